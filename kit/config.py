@@ -1,0 +1,325 @@
+"""The one config schema: typed, documented per field, validated, secrets masked.
+
+A config file is TOML. Every section is a frozen dataclass below; each field's
+``doc`` is its documentation (``kit config-doc`` prints them). Loading collects
+every problem at once and suggests the nearest known key for a misspelt one,
+so a creator fixes the file in one go instead of one error per restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kit import destination
+from kit.secret import Secret
+
+Check = Callable[[Any], str | None]
+
+
+def _field(default: Any, doc: str, check: Check | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "check": check})
+
+
+def _range(lo: float, hi: float) -> Check:
+    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi} (got {v})"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(v: str) -> str | None:
+        return None if v in choices else f"must be one of {', '.join(choices)} (got {v!r})"
+
+    return check
+
+
+def _absolute(v: Path) -> str | None:
+    return None if v.is_absolute() else f"must be an absolute path (got {str(v)!r})"
+
+
+def _server(v: str) -> str | None:
+    if not v:
+        return None  # allowed in the file: the pre-flight check asks for it
+    try:
+        destination.parse_server(v)
+    except destination.DestinationError as e:
+        return str(e)
+    return None
+
+
+def _key(v: Secret) -> str | None:
+    if not v:
+        return None
+    try:
+        destination.check_key(v.reveal())
+    except destination.DestinationError as e:
+        return str(e)
+    return None
+
+
+def _bcm_pin(v: int) -> str | None:
+    return None if 2 <= v <= 27 else f"must be a BCM GPIO number from 2 to 27 (got {v})"
+
+
+_ALSA_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z0-9_=,.-]+)?$")
+
+
+def _alsa_device(v: str) -> str | None:
+    if v == "" or _ALSA_NAME.match(v):
+        return None
+    return f"must be an ALSA device name such as hw:CARD=Device,DEV=0 (got {v!r})"
+
+
+def _host(v: str) -> str | None:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return f"must be an IP address such as 0.0.0.0 or 127.0.0.1 (got {v!r})"
+    return None
+
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    server: str = _field(
+        "",
+        "RTMP or RTMPS server URL, e.g. rtmps://push-rtmp-l11-sg01.tiktokcdn.com:443/game/",
+        _server,
+    )
+    key: Secret = _field(
+        Secret(""),
+        "Stream key, sent byte for byte (query parameters included). Shown as ••••abcd.",
+        _key,
+    )
+    width: int = _field(
+        720, "Video width in pixels (portrait: width:height = 9:16).", _range(360, 2160)
+    )
+    height: int = _field(1280, "Video height in pixels.", _range(640, 3840))
+    fps: int = _field(30, "Frames per second.", _range(15, 60))
+    bitrate_kbps: int = _field(
+        2500, "Video bitrate in kb/s (TikTok takes 2000 to 6000).", _range(500, 12000)
+    )
+    audio_bitrate_kbps: int = _field(128, "AAC-LC audio bitrate in kb/s.", _range(64, 320))
+    keyframe_seconds: int = _field(2, "Seconds between keyframes.", _range(1, 4))
+    encoder: str = _field(
+        "auto",
+        "H.264 encoder: auto (hardware where ffmpeg has a working one), h264_v4l2m2m, libx264.",
+        _one_of("auto", "h264_v4l2m2m", "libx264"),
+    )
+    x264_preset: str = _field("veryfast", "libx264 speed preset.", _one_of(*X264_PRESETS))
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    device: str = _field(
+        "",
+        "ALSA capture device by stable name (hw:CARD=<id>,DEV=0); empty: the first USB mic.",
+        _alsa_device,
+    )
+
+
+@dataclass(frozen=True)
+class RecordingConfig:
+    dir: Path = _field(Path("/var/lib/kit/recordings"), "Folder for recordings.", _absolute)
+    segment_seconds: int = _field(60, "Length of each recording segment.", _range(10, 600))
+    min_free_mb: int = _field(
+        500, "Refuse to go live with less free space than this.", _range(50, 100000)
+    )
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    dir: Path = _field(Path("/var/lib/kit"), "Folder for settings, history and tokens.", _absolute)
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = _field("0.0.0.0", "Address the page and API listen on.", _host)
+    port: int = _field(8080, "Port of the page and API.", _range(1, 65535))
+
+
+@dataclass(frozen=True)
+class GpioConfig:
+    button: int = _field(17, "BCM pin of the go-live button (to ground).", _bcm_pin)
+    relay: int = _field(27, "BCM pin of the ring-light relay.", _bcm_pin)
+    led: int = _field(22, "BCM pin of the status LED.", _bcm_pin)
+    relay_active_high: bool = _field(True, "True if the relay switches on with a high pin.")
+
+
+@dataclass(frozen=True)
+class BroadcastConfig:
+    title: str = _field(
+        "",
+        "Broadcast title (at most 32 characters); names the recordings.",
+        lambda v: (
+            None
+            if title_length(v) <= 32
+            else f"must be at most 32 characters (has {title_length(v)})"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    stream: StreamConfig = field(default_factory=StreamConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    gpio: GpioConfig = field(default_factory=GpioConfig)
+    broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+
+
+class ConfigError(ValueError):
+    """Every problem found in a config, one per line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))
+
+
+def title_length(title: str) -> int:
+    """Characters as a person counts them: an emoji with its modifiers is one."""
+    import unicodedata
+
+    count = 0
+    joined = False
+    for ch in title:
+        if ch == "\u200d":  # zero-width joiner glues the next emoji to this one
+            joined = True
+            continue
+        modifier = 0xFE00 <= ord(ch) <= 0xFE0F or 0x1F3FB <= ord(ch) <= 0x1F3FF
+        if unicodedata.combining(ch) or modifier:
+            continue  # combining marks, variation selectors, skin tones
+        if joined:
+            joined = False
+            continue
+        count += 1
+    return count
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _convert(section: str, f: dataclasses.Field[Any], raw: Any, problems: list[str]) -> Any:
+    name = f"{section}.{f.name}"
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    if kind == "Secret":
+        if not isinstance(raw, str):
+            problems.append(f"{name}: must be a string")
+            return None
+        return Secret(raw)
+    if kind == "Path":
+        if not isinstance(raw, str) or not raw:
+            problems.append(f"{name}: must be a path as a string")
+            return None
+        return Path(raw)
+    expected = {"int": int, "str": str, "bool": bool, "float": (int, float)}[kind]
+    # bool is an int in Python; a TOML true is never a valid port number.
+    if (isinstance(raw, bool) and kind != "bool") or not isinstance(raw, expected):
+        problems.append(f"{name}: must be {'an' if kind == 'int' else 'a'} {kind} (got {raw!r})")
+        return None
+    return raw
+
+
+def _build_section(section: str, cls: type, data: Any, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"[{section}] must be a table")
+        return cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        f = fields.get(key)
+        if f is None:
+            problems.append(f"{section}.{key}: unknown key{_suggest(key, list(fields))}")
+            continue
+        value = _convert(section, f, raw, problems)
+        if value is None:
+            continue
+        check = f.metadata.get("check")
+        message = check(value) if check else None
+        if message:
+            problems.append(f"{section}.{key}: {message}")
+            continue
+        values[key] = value
+    return cls(**values)
+
+
+def from_dict(data: dict[str, Any], source: str = "config") -> Config:
+    problems: list[str] = []
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    built: dict[str, Any] = {}
+    for name, raw in data.items():
+        f = sections.get(name)
+        if f is None:
+            problems.append(f"[{name}]: unknown section{_suggest(name, list(sections))}")
+            continue
+        built[name] = _build_section(name, f.default_factory, raw, problems)  # type: ignore[arg-type]
+    cfg = Config(**built)
+    problems += _cross_checks(cfg)
+    if problems:
+        raise ConfigError(source, problems)
+    return cfg
+
+
+def _cross_checks(cfg: Config) -> list[str]:
+    problems = []
+    s = cfg.stream
+    if s.width % 2 or s.height % 2:
+        problems.append("stream.width, stream.height: must both be even")
+    if s.width * 16 != s.height * 9:
+        problems.append(
+            f"stream.width, stream.height: must be portrait 9:16, such as 720x1280 or 1080x1920 "
+            f"(got {s.width}x{s.height})"
+        )
+    pins = [cfg.gpio.button, cfg.gpio.relay, cfg.gpio.led]
+    if len(set(pins)) != len(pins):
+        problems.append("gpio.button, gpio.relay, gpio.led: must be three different pins")
+    return problems
+
+
+def load(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except OSError as e:
+        raise ConfigError(str(path), [f"cannot read: {e.strerror}"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        # The decoder's message names a line and column, never the value.
+        raise ConfigError(str(path), [f"not valid TOML: {e}"]) from None
+    return from_dict(data, str(path))
+
+
+def describe() -> str:
+    """Every key with its default and documentation, as a commented TOML file."""
+    lines = []
+    for section in dataclasses.fields(Config):
+        lines.append(f"[{section.name}]")
+        for f in dataclasses.fields(section.default_factory):  # type: ignore[arg-type]
+            default = f.default
+            shown = '""' if isinstance(default, Secret) else _toml_value(default)
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {shown}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,328 @@
+"""The conductor: button, page and ffmpeg events -> state machine -> lights and pipeline.
+
+Every input becomes an event on one queue, handled by one thread, so the state
+machine never sees two things at once. The web layer talks to the conductor
+(``submit``, ``status``), never to a pin or a process.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kit import checks, destination, machine, naming, sdnotify
+from kit.config import Config
+from kit.hw import lights
+from kit.machine import Act, Ev, Event, Failed, Failure, State, Status
+from kit.media import pipeline
+from kit.media.audio import AudioSource
+from kit.media.camera import CameraSource
+from kit.media.pipeline import Spec, VideoFeed
+from kit.media.supervisor import Supervisor
+from kit.store import Store
+
+log = logging.getLogger(__name__)
+
+COUNTDOWN_SECONDS = 3.0
+
+
+class Lights(Protocol):
+    def show(self, relay_on: bool, pattern: lights.Pattern) -> None: ...
+
+
+@dataclass
+class _Session:
+    id: int
+    dir: Path
+    started: float  # monotonic
+    supervisor: Supervisor
+    markers: int = 0
+    destination_host: str = ""
+
+
+@dataclass
+class _Timer:
+    deadline: float
+    event: Event
+
+
+@dataclass
+class Parts:
+    """What the conductor drives, built by the composition root."""
+
+    config: Config
+    camera: CameraSource
+    audio: AudioSource
+    lights: Lights
+    store: Store
+    encoder: str
+    ffmpeg_bin: str = "ffmpeg"
+    checks: list[Callable[[checks.Context], checks.Result]] = field(
+        default_factory=lambda: list(checks.CHECKS)
+    )
+
+
+class Conductor:
+    def __init__(self, parts: Parts, clock: Callable[[], float] = time.monotonic) -> None:
+        self._p = parts
+        self._clock = clock
+        self._events: queue.Queue[tuple[Event, object]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._status = Status()
+        self._since = clock()
+        self._version = 0
+        self._timer: _Timer | None = None
+        self._check_generation = 0
+        self._last_checks: list[checks.Result] = []
+        self._session: _Session | None = None
+        self._last_session: dict[str, Any] = {}
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="conductor", daemon=True)
+        self._show_lights()
+
+    # -- inputs (any thread) -----------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, event: Event) -> None:
+        self._events.put((event, None))
+
+    def press(self) -> None:
+        self.submit(Ev.PRESS)
+
+    def hold(self) -> None:
+        self.submit(Ev.HOLD)
+
+    # -- outputs (any thread) ----------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            st, since, session = self._status, self._since, self._session
+            version = self._version
+            last_checks = [r.as_dict() for r in self._last_checks]
+            last_session = dict(self._last_session)
+        now = self._clock()
+        out: dict[str, Any] = {
+            "state": st.state.value,
+            "message": st.message,
+            "advice": machine.advice(st),
+            "since_s": round(now - since, 1),
+            "version": version,
+            "title": self._p.config.broadcast.title,
+            "checks": last_checks,
+        }
+        if st.state is State.COUNTDOWN:
+            out["countdown_s"] = max(0.0, round(COUNTDOWN_SECONDS - (now - since), 1))
+        if session is not None:
+            stats = session.supervisor.stats()
+            out |= {
+                "session_id": session.id,
+                "elapsed_s": round(now - session.started, 1),
+                "markers": session.markers,
+                **stats,
+            }
+        elif last_session:
+            out["last_session"] = last_session
+        return out
+
+    def wait_for_change(self, version: int, timeout: float) -> int:
+        """Block until the status version differs from ``version`` (for live updates)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version != version, timeout)
+            return self._version
+
+    def run_checks(self) -> list[checks.Result]:
+        return checks.run(self._check_context(), self._p.checks)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop the broadcast in order (last segment finished), then lights off."""
+        self._stopping.set()
+        self._events.put((Ev.STOP, "shutdown"))
+        self._thread.join(timeout)
+        session = self._session
+        if session is not None:
+            session.supervisor.stop(wait=True)
+            self._end_session(session, "stopped")
+        self._p.lights.show(False, lights.OFF)
+
+    # -- the conductor thread ----------------------------------------------------
+
+    def _loop(self) -> None:
+        watchdog = sdnotify.watchdog_interval()
+        next_ping = self._clock()
+        while True:
+            now = self._clock()
+            deadlines = [
+                d for d in (self._timer and self._timer.deadline, watchdog and next_ping) if d
+            ]
+            timeout = max(0.0, min(deadlines) - now) if deadlines else None
+            try:
+                event, origin = self._events.get(timeout=timeout)
+            except queue.Empty:
+                event, origin = None, None
+            now = self._clock()
+            if watchdog and now >= next_ping:
+                sdnotify.notify("WATCHDOG=1")
+                next_ping = now + watchdog
+            if self._timer is not None and now >= self._timer.deadline:
+                timed, self._timer = self._timer.event, None
+                self._handle(timed)
+            if event is None:
+                continue
+            if isinstance(origin, Supervisor) and not self._from_current(origin, event):
+                continue
+            if isinstance(origin, int) and origin != self._check_generation:
+                continue  # result of a check run that was cancelled
+            self._handle(event)
+            # On shutdown, an on-air session first waits for the supervisor's
+            # final event (the last segment finished), then the loop ends.
+            if self._stopping.is_set() and self._session is None:
+                return
+
+    def _from_current(self, sup: Supervisor, event: Event) -> bool:
+        session = self._session
+        if session is None or session.supervisor is not sup:
+            return False
+        if event is Ev.PIPELINE_STOPPED or isinstance(event, Failed):
+            end = event.what.value if isinstance(event, Failed) else self._status.state.value
+            self._end_session(session, "stopped" if end == "stopping" else end)
+        return True
+
+    def _handle(self, event: Event) -> None:
+        before = self._status
+        t = machine.step(before, event)
+        with self._changed:
+            self._status = t.status
+            if t.status.state is not before.state:
+                self._since = self._clock()
+            self._version += 1
+            self._changed.notify_all()
+        if t.status.state is not before.state:
+            log.info(
+                "%s -> %s (%s)%s",
+                before.state.value,
+                t.status.state.value,
+                getattr(event, "value", event),
+                f": {t.status.message}" if t.status.message else "",
+            )
+        for act in t.actions:
+            self._do(act)
+        self._show_lights()
+
+    def _show_lights(self) -> None:
+        state = self._status.state
+        self._p.lights.show(lights.ring_light(state), lights.pattern(state))
+
+    def _do(self, act: Act) -> None:
+        if act is Act.RUN_CHECKS:
+            self._check_generation += 1
+            gen = self._check_generation
+            threading.Thread(
+                target=self._checks_worker, args=(gen,), name="checks", daemon=True
+            ).start()
+        elif act is Act.CANCEL_CHECKS:
+            self._check_generation += 1
+        elif act is Act.START_COUNTDOWN:
+            self._timer = _Timer(self._clock() + COUNTDOWN_SECONDS, Ev.COUNTDOWN_DONE)
+        elif act is Act.CANCEL_COUNTDOWN:
+            self._timer = None
+        elif act is Act.START_PIPELINE:
+            self._start_session()
+        elif act is Act.STOP_PIPELINE:
+            if self._session is not None:
+                self._session.supervisor.stop()
+        elif act is Act.ADD_MARKER and self._session is not None:
+            s = self._session
+            s.markers += 1
+            self._p.store.add_marker(s.id, round(self._clock() - s.started, 2))
+            log.info("highlight marker %d at %.1f s", s.markers, self._clock() - s.started)
+
+    def _checks_worker(self, generation: int) -> None:
+        try:
+            results = self.run_checks()
+        except Exception as e:
+            log.exception("pre-flight checks failed to run")
+            results = [checks.Result("internal", checks.Level.FAIL, f"Checks failed: {e}")]
+        with self._lock:
+            self._last_checks = results
+        failed = checks.first_failure(results)
+        event: Event = Ev.CHECKS_PASSED if failed is None else Failed(Failure.CHECK, failed.message)
+        self._events.put((event, generation))
+
+    def _check_context(self) -> checks.Context:
+        return checks.Context(
+            self._p.config,
+            camera_ok=self._p.camera.available,
+            microphone_ok=self._p.audio.available,
+            ffmpeg_bin=self._p.ffmpeg_bin,
+        )
+
+    def _start_session(self) -> None:
+        cfg = self._p.config
+        dest = destination.parse(cfg.stream.server, cfg.stream.key.reveal())
+        folder = naming.session_dir(cfg.recording.dir, cfg.broadcast.title)
+        folder.mkdir(parents=True, exist_ok=True)
+        session_id = self._p.store.begin(cfg.broadcast.title, folder)
+        audio = self._p.audio.feed()
+        encode = pipeline.Encode(
+            self._p.encoder, cfg.stream.width, cfg.stream.height, cfg.stream.fps,
+            cfg.stream.bitrate_kbps, cfg.stream.audio_bitrate_kbps,
+            cfg.stream.keyframe_seconds, cfg.stream.x264_preset,
+        )  # fmt: skip
+
+        def spec_for(feed: VideoFeed, first_segment: int) -> Spec:
+            outputs = pipeline.Outputs(
+                folder / "part-%04d.mp4", cfg.recording.segment_seconds, first_segment, dest
+            )
+            return Spec(feed, audio, encode, outputs)
+
+        sup: Supervisor
+
+        def on_event(ev: Event) -> None:
+            self._events.put((ev, sup))
+
+        sup = Supervisor(
+            camera=self._p.camera,
+            spec_for=spec_for,
+            session_dir=folder,
+            on_event=on_event,
+            secrets=pipeline.secret_forms(dest),
+            ffmpeg_bin=self._p.ffmpeg_bin,
+        )
+        with self._lock:
+            self._session = _Session(
+                session_id, folder, self._clock(), sup, destination_host=dest.host
+            )
+        log.info("broadcast %d to %s, recording in %s", session_id, dest.host, folder)
+        sup.start()
+
+    def _end_session(self, session: _Session, end_state: str) -> None:
+        stats = session.supervisor.stats()
+        self._p.store.end(
+            session.id,
+            end_state,
+            int(stats["reconnects"]),  # type: ignore[call-overload]
+            int(stats["dropped_frames"]),  # type: ignore[call-overload]
+            float(stats["bitrate_kbps"]),
+        )  # type: ignore[arg-type]
+        with self._lock:
+            self._session = None
+            self._last_session = {
+                "session_id": session.id,
+                "duration_s": round(self._clock() - session.started, 1),
+                "markers": session.markers,
+                "recording": str(session.dir),
+                "end": end_state,
+                **{k: stats[k] for k in ("reconnects", "dropped_frames", "last_error")},
+            }
+        log.info("broadcast %d ended (%s)", session.id, end_state)

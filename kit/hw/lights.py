@@ -1,0 +1,45 @@
+"""What the ring light and the status LED show in each state. Pure.
+
+A pattern is a cycle of (on, seconds) steps. Each state has its own rhythm so
+that a glance tells them apart: a slow heartbeat when idle, a fast flicker
+while checking, one blink a second during the countdown, solid when live,
+solid with short gaps while reconnecting, two blinks for a failed check and
+three for a rejected key.
+"""
+
+from __future__ import annotations
+
+from kit.machine import State
+
+Pattern = tuple[tuple[bool, float], ...]
+
+OFF: Pattern = ((False, 0.0),)
+SOLID: Pattern = ((True, 0.0),)  # a single step of 0 s: hold it
+
+PATTERNS: dict[State, Pattern] = {
+    State.IDLE: ((True, 0.1), (False, 2.9)),
+    State.CHECKING: ((True, 0.1), (False, 0.1)),
+    State.COUNTDOWN: ((True, 0.5), (False, 0.5)),
+    State.CONNECTING: ((True, 0.25), (False, 0.25)),
+    State.LIVE: SOLID,
+    State.RECONNECTING: ((True, 0.8), (False, 0.2)),
+    State.STOPPING: ((True, 0.1), (False, 0.4)),
+    State.CHECK_FAILED: ((True, 0.15), (False, 0.15), (True, 0.15), (False, 1.0)),
+    State.SERVER_UNREACHABLE: ((True, 0.15), (False, 0.15), (True, 0.15), (False, 1.0)),
+    State.KEY_REJECTED: ((True, 0.15), (False, 0.15)) * 2 + ((True, 0.15), (False, 1.0)),
+    State.CAMERA_FAILED: ((True, 1.0), (False, 0.15), (True, 0.15), (False, 0.7)),
+    State.MICROPHONE_FAILED: ((True, 1.0), (False, 0.15), (True, 0.15), (False, 0.7)),
+    State.PIPELINE_FAILED: ((True, 1.0), (False, 0.15), (True, 0.15), (False, 0.7)),
+}
+
+# The ring light is on during the countdown (so the creator sees the framing)
+# and for the whole broadcast, including while it reconnects.
+RING_LIGHT_ON = frozenset({State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING})
+
+
+def pattern(state: State) -> Pattern:
+    return PATTERNS[state]
+
+
+def ring_light(state: State) -> bool:
+    return state in RING_LIGHT_ON

@@ -1,0 +1,76 @@
+"""Audio sources: the USB microphone through ALSA, or a tone in simulation.
+
+ffmpeg opens the ALSA device itself (``-f alsa``), so audio samples never pass
+through Python either. Device discovery, the level meter and the gain control
+build on this interface.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from kit.media.pipeline import AudioFeed
+
+
+class MicrophoneError(RuntimeError):
+    """No usable microphone; the message says what to check."""
+
+
+class AudioSource(Protocol):
+    def feed(self) -> AudioFeed: ...
+
+    def available(self) -> bool: ...
+
+
+class Tone:
+    """A 440 Hz tone standing in for the microphone in simulation."""
+
+    def __init__(self, frequency: int = 440) -> None:
+        self.frequency = frequency
+
+    def feed(self) -> AudioFeed:
+        return AudioFeed("tone", frequency=self.frequency)
+
+    def available(self) -> bool:
+        return True
+
+
+class AlsaMicrophone:
+    """An ALSA capture device by stable name; empty name: the first USB capture device."""
+
+    def __init__(self, device: str = "", proc_asound: Path = Path("/proc/asound")) -> None:
+        self._device = device
+        self._proc = proc_asound
+
+    def device(self) -> str:
+        if self._device:
+            return self._device
+        card = first_usb_capture_card(self._proc)
+        if card is None:
+            raise MicrophoneError("no USB microphone found: plug one in")
+        return f"hw:CARD={card},DEV=0"
+
+    def feed(self) -> AudioFeed:
+        return AudioFeed("alsa", device=self.device())
+
+    def available(self) -> bool:
+        try:
+            self.device()
+        except MicrophoneError:
+            return False
+        return True
+
+
+def first_usb_capture_card(proc_asound: Path = Path("/proc/asound")) -> str | None:
+    """The ALSA id of the first USB card with a capture device, by its stable id."""
+    for card in sorted(proc_asound.glob("card[0-9]*")):
+        if not (card / "usbid").exists():
+            continue
+        if not any(card.glob("pcm*c")):
+            continue
+        try:
+            return (card / "id").read_text().strip()
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,48 @@
+"""Which H.264 encoder to use: the hardware one where ffmpeg has a working one.
+
+ffmpeg lists ``h264_v4l2m2m`` on every Linux build, with or without the Pi 4's
+encoder behind it (a Pi 5 has none), so listing is not enough: a one-frame
+test encode decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import subprocess
+
+log = logging.getLogger(__name__)
+
+HARDWARE = "h264_v4l2m2m"
+SOFTWARE = "libx264"
+
+
+def probe_argv(encoder: str, ffmpeg_bin: str = "ffmpeg") -> list[str]:
+    return [
+        ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error",
+        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-frames:v", "1",
+        "-c:v", encoder, "-b:v", "1M", "-pix_fmt", "yuv420p", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+@functools.cache
+def works(encoder: str, ffmpeg_bin: str = "ffmpeg") -> bool:
+    try:
+        r = subprocess.run(
+            probe_argv(encoder, ffmpeg_bin),
+            capture_output=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return r.returncode == 0
+
+
+def choose(preference: str, ffmpeg_bin: str = "ffmpeg") -> str:
+    """'auto' -> the hardware encoder if it works, else libx264; else the one asked for."""
+    if preference != "auto":
+        return preference
+    chosen = HARDWARE if works(HARDWARE, ffmpeg_bin) else SOFTWARE
+    log.info("H.264 encoder: %s", chosen)
+    return chosen

@@ -1,0 +1,239 @@
+"""Settings -> the ffmpeg argument list. Pure: tested as tables of expected argv.
+
+One ffmpeg process encodes once and writes two outputs through the ``tee``
+muxer: the local recording (segments of fragmented MP4, playable when cut
+short) and the network push (through the ``fifo`` muxer, so a stalled or lost
+connection drops packets and reconnects instead of blocking the encoder and
+with it the recording).
+
+Every user value is placed where ffmpeg reads it as data: the stream key is the
+RTMP play path inside the fifo's ``format_opts`` (escaped by av_get_token's
+rules at each of the three nested levels of the tee syntax), the recording
+path is built by us from a slug, and no user value starts an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import ffmpeg
+
+from kit.destination import Destination
+
+# Audio: AAC-LC, 48 kHz stereo, as every platform's ingest expects.
+AUDIO_RATE = 48000
+AUDIO_CHANNELS = 2
+# Seconds between reconnect attempts of the fifo muxer. Short on purpose: a
+# connect attempt to a server that is down costs nothing, and the budget is
+# "live again within 3 s of the ingest's return".
+RECOVERY_WAIT_S = 1
+# Packets the fifo may hold while the network is slow (about 5 s of a 30 fps
+# stream with its audio); beyond that it drops until the next keyframe.
+FIFO_QUEUE_PACKETS = 400
+
+
+@dataclass(frozen=True)
+class VideoFeed:
+    """What the camera source writes into ffmpeg through an inherited pipe."""
+
+    fd: int
+    codec: Literal["rawvideo", "h264"]
+    width: int
+    height: int
+    fps: int
+    pix_fmt: str = "yuv420p"
+
+
+@dataclass(frozen=True)
+class AudioFeed:
+    """The microphone (an ALSA capture device) or, in simulation, a tone."""
+
+    kind: Literal["alsa", "tone"]
+    device: str = ""
+    frequency: int = 440
+
+
+@dataclass(frozen=True)
+class Encode:
+    encoder: Literal["libx264", "h264_v4l2m2m"]
+    width: int
+    height: int
+    fps: int
+    bitrate_kbps: int
+    audio_bitrate_kbps: int = 128
+    keyframe_seconds: int = 2
+    x264_preset: str = "veryfast"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    segment_pattern: Path  # e.g. /var/lib/kit/recordings/<session>/part-%04d.mp4
+    segment_seconds: int
+    segment_start: int
+    destination: Destination | None
+
+
+@dataclass(frozen=True)
+class Spec:
+    video: VideoFeed
+    audio: AudioFeed
+    encode: Encode
+    outputs: Outputs
+
+
+def escape(value: str, specials: str) -> str:
+    """Backslash-escape for av_get_token: quotes, backslashes, whitespace and ``specials``."""
+    return "".join("\\" + c if c in specials or c in "\\'" or c.isspace() else c for c in value)
+
+
+def _tee_slave(options: list[tuple[str, str]], target: str) -> str:
+    # Level 1: option values are read with av_get_token(":]").
+    opts = ":".join(f"{k}={escape(v, ':]')}" for k, v in options)
+    # Level 0: the whole slave is read with av_get_token("|").
+    return escape(f"[{opts}]{target}", "|")
+
+
+def recording_slave(out: Outputs) -> str:
+    return _tee_slave(
+        [
+            ("f", "segment"),
+            ("segment_time", str(out.segment_seconds)),
+            ("segment_start_number", str(out.segment_start)),
+            ("segment_format", "mp4"),
+            # Fragmented MP4: the header is written first and each keyframe
+            # starts a fragment, so a segment cut by a crash plays up to it.
+            ("segment_format_options", "movflags=+frag_keyframe+empty_moov+default_base_moof"),
+            ("reset_timestamps", "1"),
+            ("onfail", "ignore"),
+        ],
+        str(out.segment_pattern),
+    )
+
+
+def push_format_opts(dest: Destination) -> str:
+    """The fifo's format_opts: RTMP app and play path (the key), level 2 escaped."""
+    opts = [
+        ("rtmp_app", dest.app),
+        ("rtmp_playpath", dest.key.reveal()),
+        # nginx-rtmp and most ingests cannot seek back to patch the FLV header.
+        ("flvflags", "no_duration_filesize"),
+    ]
+    return ":".join(f"{k}={escape(v, ':')}" for k, v in opts)
+
+
+def push_slave(dest: Destination) -> str:
+    return _tee_slave(
+        [
+            ("f", "fifo"),
+            ("fifo_format", "flv"),
+            ("format_opts", push_format_opts(dest)),
+            ("queue_size", str(FIFO_QUEUE_PACKETS)),
+            ("drop_pkts_on_overflow", "1"),
+            ("attempt_recovery", "1"),
+            # A server closing the connection is EOF, which the fifo would
+            # otherwise treat as final; the supervisor decides when to give up.
+            ("recover_any_error", "1"),
+            ("recovery_wait_time", str(RECOVERY_WAIT_S)),
+            ("restart_with_keyframe", "1"),
+            ("onfail", "ignore"),
+        ],
+        dest.server_url,
+    )
+
+
+def tee_target(out: Outputs) -> str:
+    slaves = [recording_slave(out)]
+    if out.destination is not None:
+        slaves.append(push_slave(out.destination))
+    return "|".join(slaves)
+
+
+def secret_forms(dest: Destination | None) -> list[str]:
+    """Every form in which the key appears in the argv, for redacting ffmpeg's log."""
+    if dest is None or not dest.key:
+        return []
+    key = dest.key.reveal()
+    level2 = escape(key, ":")
+    level1 = escape(level2, ":]")
+    level0 = escape(level1, "|")
+    return [key, level2, level1, level0]
+
+
+def _video_input(v: VideoFeed) -> ffmpeg.nodes.FilterableStream:
+    kwargs: dict[str, object] = {"thread_queue_size": 64}
+    if v.codec == "rawvideo":
+        kwargs |= {
+            "f": "rawvideo",
+            "pix_fmt": v.pix_fmt,
+            "s": f"{v.width}x{v.height}",
+            "framerate": v.fps,
+        }
+    else:
+        kwargs |= {"f": "h264", "framerate": v.fps}
+    return ffmpeg.input(f"pipe:{v.fd}", **kwargs).video
+
+
+def _audio_input(a: AudioFeed) -> ffmpeg.nodes.FilterableStream:
+    if a.kind == "tone":
+        # -re paces the generated tone at real time, as a microphone would be.
+        spec = f"sine=frequency={a.frequency}:sample_rate={AUDIO_RATE}"
+        return ffmpeg.input(spec, f="lavfi", re=None).audio
+    return ffmpeg.input(a.device, f="alsa", thread_queue_size=1024).audio
+
+
+def _video_codec_args(e: Encode, copy: bool) -> dict[str, object]:
+    if copy:
+        return {"c:v": "copy"}
+    gop = e.fps * e.keyframe_seconds
+    args: dict[str, object] = {
+        "c:v": e.encoder,
+        "b:v": f"{e.bitrate_kbps}k",
+        "g": gop,
+        "pix_fmt": "yuv420p",
+        "flags:v": "+global_header",
+    }
+    if e.encoder == "libx264":
+        args |= {
+            "preset:v": e.x264_preset,
+            "profile:v": "high",
+            # Constant-ish bitrate for a live link: cap and a 2 s buffer.
+            "maxrate:v": f"{e.bitrate_kbps}k",
+            "bufsize:v": f"{e.bitrate_kbps * 2}k",
+            # Keyframes exactly every keyframe_seconds, never on scene cuts.
+            "keyint_min": gop,
+            "sc_threshold": 0,
+        }
+    return args
+
+
+def build(spec: Spec, ffmpeg_bin: str = "ffmpeg") -> list[str]:
+    e = spec.encode
+    copy = spec.video.codec == "h264"
+    out_kwargs: dict[str, object] = {
+        "f": "tee",
+        **_video_codec_args(e, copy),
+        "c:a": "aac",
+        "profile:a": "aac_low",
+        "b:a": f"{e.audio_bitrate_kbps}k",
+        "ar": AUDIO_RATE,
+        "ac": AUDIO_CHANNELS,
+        "flags:a": "+global_header",
+    }
+    video = _video_input(spec.video)
+    if not copy and (spec.video.width, spec.video.height) != (e.width, e.height):
+        video = video.filter("scale", e.width, e.height)
+    stream = ffmpeg.output(video, _audio_input(spec.audio), tee_target(spec.outputs), **out_kwargs)
+    stream = stream.global_args(
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "level+verbose",
+        "-progress",
+        "pipe:1",
+        "-stats_period",
+        "1",
+    )
+    return stream.compile(cmd=ffmpeg_bin)

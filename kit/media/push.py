@@ -1,0 +1,133 @@
+"""Whether the network push is up, down, refused or unreachable. Pure; time is passed in.
+
+The fifo muxer reconnects by itself; this tracker turns its log into the
+machine's events and decides when retrying is pointless:
+
+- An attempt where TCP connected but the RTMP open still failed (the server
+  closed the connection or said why) is a *refusal*: after ``tries`` of them in
+  a row the key is rejected. An expired key is refused on a reconnect too.
+- An attempt where the TCP (or TLS) connection itself failed is *unreachable*:
+  after ``tries`` of them before the stream was ever up, the server is
+  unreachable. Once the stream has been up, the same failures mean the network
+  is down: keep reconnecting (the recording goes on) until the creator ends.
+- ffmpeg logs nothing when the first connect succeeds, so the push counts as
+  up once TCP connected and ``settle`` seconds passed without an error.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from kit.machine import Ev
+from kit.media.ffmpeg_log import Kind, LogEvent
+
+
+class Phase(enum.Enum):
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+    GONE = "gone"  # gave up: rejected or unreachable was reported
+
+
+class PushTracker:
+    def __init__(
+        self,
+        now: float,
+        tries: int = 3,
+        settle: float = 1.0,
+        stable: float = 10.0,
+        connect_timeout: float = 20.0,
+    ) -> None:
+        self.tries, self.settle, self.stable = tries, settle, stable
+        self.connect_timeout = connect_timeout
+        self.phase = Phase.CONNECTING
+        self.ever_up = False
+        self.reconnects = 0
+        self.last_failure = ""
+        self._started = now
+        self._tcp_ok_at: float | None = None
+        self._up_since: float | None = None
+        self._server_said = ""
+        self._tls_failed = False
+        self._refused = 0
+        self._unreachable = 0
+
+    def restarted(self, now: float) -> None:
+        """ffmpeg was restarted: a new connection attempt begins."""
+        self._tcp_ok_at = None
+        self._tls_failed = False
+        if self.phase is Phase.UP:
+            self.phase = Phase.DOWN
+        self._started = now
+
+    def feed(self, ev: LogEvent, now: float) -> list[Ev]:
+        if self.phase is Phase.GONE:
+            return []
+        k = ev.kind
+        if k is Kind.TCP_CONNECTED:
+            self._tcp_ok_at = now
+            self._tls_failed = False
+        elif k is Kind.TLS_FAILED:
+            self._tls_failed = True
+        elif k is Kind.SERVER_ERROR:
+            self._server_said = ev.detail
+        elif k is Kind.OPEN_FAILED:
+            return self._attempt_failed(ev.detail)
+        elif k is Kind.RECOVERY_ATTEMPT and self.phase is Phase.UP:
+            return self._went_down()
+        elif k is Kind.RECOVERY_OK:
+            return self._went_up(now)
+        return []
+
+    def tick(self, now: float) -> list[Ev]:
+        if self.phase is Phase.UP:
+            if self._up_since is not None and now - self._up_since >= self.stable:
+                # Only a connection that held proves the key: a server may
+                # accept the publish and drop it a moment later.
+                self._refused = self._unreachable = 0
+            return []
+        if self.phase is Phase.GONE:
+            return []
+        if self._tcp_ok_at is not None and now - self._tcp_ok_at >= self.settle:
+            return self._went_up(now)
+        if not self.ever_up and now - self._started >= self.connect_timeout:
+            self.phase = Phase.GONE
+            self.last_failure = "the server did not answer"
+            return [Ev.UNREACHABLE]
+        return []
+
+    def _went_up(self, now: float) -> list[Ev]:
+        self._tcp_ok_at = None
+        if self.phase is Phase.UP:
+            return []
+        self.phase = Phase.UP
+        self.ever_up = True
+        self._up_since = now
+        return [Ev.PUSH_UP]
+
+    def _went_down(self) -> list[Ev]:
+        self.phase = Phase.DOWN
+        self._up_since = None
+        self.reconnects += 1
+        return [Ev.PUSH_DOWN]
+
+    def _attempt_failed(self, reason: str) -> list[Ev]:
+        refused = (self._tcp_ok_at is not None and not self._tls_failed) or bool(self._server_said)
+        self.last_failure = self._server_said or reason
+        self._tcp_ok_at = None
+        self._server_said = ""
+        self._tls_failed = False
+        events = self._went_down() if self.phase is Phase.UP else []
+        if refused:
+            self._refused += 1
+            self._unreachable = 0
+        else:
+            self._unreachable += 1
+            self._refused = 0
+        if self._refused >= self.tries:
+            self.phase = Phase.GONE
+            return [*events, Ev.KEY_REJECTED]
+        if not self.ever_up and self._unreachable >= self.tries:
+            self.phase = Phase.GONE
+            return [*events, Ev.UNREACHABLE]
+        return events

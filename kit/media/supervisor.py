@@ -1,0 +1,358 @@
+"""Runs ffmpeg for one broadcast: reads its progress and log, restarts it, stops it in order.
+
+One thread per broadcast owns the ffmpeg process (and the camera feed):
+
+- ``-progress`` gives frames, fps, dropped/duplicated frames and speed; the
+  recording's growth gives the bitrate.
+- The log, redacted of the stream key before it is kept anywhere, feeds the
+  PushTracker, which says live / reconnecting / key rejected / unreachable.
+- No new frame for ``stall_timeout`` seconds: ffmpeg is killed and restarted
+  with backoff (2 s, x1.5, jitter, capped); too many quick failures in a row
+  and the broadcast ends with a clear error rather than looping.
+- Stopping sends SIGINT (ffmpeg finishes the segment and the push), then
+  SIGKILL after a timeout. The current segment is fsynced every 2 s so a power
+  cut loses at most that much.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kit.machine import Ev, Event, Failed, Failure
+from kit.media import pipeline
+from kit.media.backoff import Backoff
+from kit.media.camera import CameraError, CameraSource
+from kit.media.ffmpeg_log import Kind, Progress, ProgressParser, classify
+from kit.media.pipeline import Spec, VideoFeed
+from kit.media.proc import child_preexec
+from kit.media.push import PushTracker
+from kit.secret import redact
+
+log = logging.getLogger(__name__)
+
+SEGMENT_GLOB = "part-*.mp4"
+FSYNC_EVERY_S = 2.0
+BITRATE_WINDOW_S = 6.0
+
+
+@dataclass
+class Stats:
+    frame: int = 0
+    fps: float = 0.0
+    speed: float = 0.0
+    dropped_frames: int = 0
+    duplicated_frames: int = 0
+    bitrate_kbps: float = 0.0
+    reconnects: int = 0
+    restarts: int = 0
+    recording: str = ""
+    segments: int = 0
+    last_error: str = ""
+    push: str = "connecting"
+
+
+class Supervisor:
+    def __init__(
+        self,
+        *,
+        camera: CameraSource,
+        spec_for: Callable[[VideoFeed, int], Spec],
+        session_dir: Path,
+        on_event: Callable[[Event], None],
+        secrets: list[str],
+        ffmpeg_bin: str = "ffmpeg",
+        stall_timeout: float = 8.0,
+        stop_timeout: float = 8.0,
+        max_quick_failures: int = 4,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._camera = camera
+        self._spec_for = spec_for
+        self._dir = session_dir
+        self._on_event = on_event
+        self._secrets = [s for s in secrets if s]
+        self._ffmpeg = ffmpeg_bin
+        self._stall_timeout = stall_timeout
+        self._stop_timeout = stop_timeout
+        self._max_quick = max_quick_failures
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._stop = threading.Event()
+        # Written to by stop() so the watch loop wakes at once, not at its next tick.
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._lock = threading.Lock()
+        self._stats = Stats()
+        self._recent: deque[str] = deque(maxlen=40)
+        self._thread: threading.Thread | None = None
+        self.pid: int | None = None
+
+    # -- the conductor's side -------------------------------------------------
+
+    def start(self) -> None:
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait: bool = False) -> None:
+        """Ask for an orderly stop; PIPELINE_STOPPED is sent when ffmpeg has exited."""
+        self._stop.set()
+        with self._lock:
+            if self._wake_w >= 0:
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._wake_w, b"x")
+        if wait and self._thread is not None:
+            self._thread.join()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def stats(self) -> dict[str, object]:
+        with self._lock:
+            return asdict(self._stats)
+
+    def recent_log(self) -> list[str]:
+        with self._lock:
+            return list(self._recent)
+
+    # -- the supervisor thread ------------------------------------------------
+
+    def _run(self) -> None:
+        tracker = PushTracker(self._clock())
+        quick_failures = 0
+        outcome: Event = Ev.PIPELINE_STOPPED
+        try:
+            while not self._stop.is_set():
+                started = self._clock()
+                result = self._run_once(tracker)
+                if self._stop.is_set():
+                    break
+                if result is not None:
+                    outcome = result
+                    break
+                quick_failures = quick_failures + 1 if self._clock() - started < 30 else 1
+                if quick_failures >= self._max_quick:
+                    outcome = Failed(Failure.PIPELINE, self._last_error() or "ffmpeg keeps failing")
+                    break
+                with self._lock:
+                    self._stats.restarts += 1
+                delay = self._backoff.next()
+                log.warning("ffmpeg ended; restarting in %.1f s", delay)
+                if self._stop.wait(delay):
+                    break
+                tracker.restarted(self._clock())
+        except Exception as e:  # the conductor must hear about any failure here
+            log.exception("supervisor failed")
+            outcome = Failed(Failure.PIPELINE, f"internal error: {type(e).__name__}")
+        finally:
+            self._camera.stop_feed()
+            with self._lock:
+                os.close(self._wake_r)
+                os.close(self._wake_w)
+                self._wake_r = self._wake_w = -1
+            self._on_event(outcome)
+
+    def _run_once(self, tracker: PushTracker) -> Event | None:
+        """Run ffmpeg once. Returns an event that ends the broadcast, or None to restart."""
+        try:
+            feed = self._camera.start_feed()
+        except CameraError as e:
+            return Failed(Failure.CAMERA, str(e))
+        spec = self._spec_for(feed, next_segment_number(self._dir))
+        argv = pipeline.build(spec, self._ffmpeg)
+        log.info(
+            "starting ffmpeg (%s, %dx%d@%d, %d kb/s)",
+            spec.encode.encoder,
+            spec.encode.width,
+            spec.encode.height,
+            spec.encode.fps,
+            spec.encode.bitrate_kbps,
+        )
+        try:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(feed.fd,), preexec_fn=child_preexec,
+            )  # fmt: skip
+        except OSError as e:
+            self._camera.stop_feed()
+            return Failed(Failure.PIPELINE, f"cannot start ffmpeg: {e.strerror}")
+        self.pid = proc.pid
+        try:
+            return self._watch(proc, tracker)
+        finally:
+            self._end(proc)
+            self._camera.stop_feed()
+            self.pid = None
+
+    def _watch(self, proc: subprocess.Popen[bytes], tracker: PushTracker) -> Event | None:
+        assert proc.stdout is not None and proc.stderr is not None
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ, "progress")
+        sel.register(proc.stderr, selectors.EVENT_READ, "log")
+        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        buffers = {"progress": b"", "log": b""}
+        parser = ProgressParser()
+        now = self._clock()
+        last_frame, last_frame_at = -1, now + 5.0  # grace for ffmpeg to start up
+        last_sync = now
+        sizes: deque[tuple[float, int]] = deque()
+        segment: Path | None = None
+        mic_error = ""
+        stop_sent_at: float | None = None
+        open_streams = 2
+        while open_streams:
+            for key, _ in sel.select(timeout=0.5):
+                chunk = os.read(key.fd, 65536)
+                if key.data == "wake":
+                    continue
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    open_streams -= 1
+                    continue
+                data = buffers[key.data] + chunk
+                *lines, buffers[key.data] = data.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace")
+                    if key.data == "progress":
+                        p = parser.feed(line)
+                        if p is not None:
+                            if p.frame > last_frame:
+                                last_frame, last_frame_at = p.frame, self._clock()
+                            self._progress(p, sizes)
+                        continue
+                    ev = classify(line)
+                    if ev is None:
+                        continue
+                    line = redact(line, *self._secrets)
+                    if ev.kind is Kind.SEGMENT_OPENED:
+                        segment = Path(redact(ev.detail, *self._secrets))
+                        self._new_segment(segment)
+                    elif ev.kind is Kind.MIC_ERROR:
+                        mic_error = redact(ev.detail, *self._secrets)
+                    if ev.kind not in (Kind.SEGMENT_OPENED, Kind.TCP_CONNECTED):
+                        self._remember(line)
+                    for out in tracker.feed(ev, self._clock()):
+                        self._emit(out, tracker)
+            now = self._clock()
+            for out in tracker.tick(now):
+                self._emit(out, tracker)
+            if segment is not None and now - last_sync >= FSYNC_EVERY_S:
+                fsync_path(segment)
+                last_sync = now
+            if stop_sent_at is None:
+                if self._stop.is_set():
+                    stop_sent_at = now
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.send_signal(signal.SIGINT)
+                elif not self._camera.feed_alive():
+                    return Failed(Failure.CAMERA, "the camera stopped delivering video")
+                elif mic_error:
+                    return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
+                elif now - last_frame_at > self._stall_timeout:
+                    log.warning(
+                        "ffmpeg made no progress for %.0f s; killing it", self._stall_timeout
+                    )
+                    self._remember("ffmpeg stalled")
+                    proc.kill()
+            elif now - stop_sent_at > self._stop_timeout:
+                log.warning("ffmpeg did not stop in %.0f s; killing it", self._stop_timeout)
+                proc.kill()
+        proc.wait()
+        if segment is not None:
+            fsync_path(segment)
+        if mic_error and not self._stop.is_set():
+            return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
+        return None
+
+    def _end(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def _emit(self, ev: Ev, tracker: PushTracker) -> None:
+        with self._lock:
+            self._stats.push = tracker.phase.value
+            self._stats.reconnects = tracker.reconnects
+            if ev in (Ev.KEY_REJECTED, Ev.UNREACHABLE):
+                self._stats.last_error = redact(tracker.last_failure, *self._secrets)
+        log.info("push: %s", ev.value)
+        self._on_event(ev)
+
+    def _progress(self, p: Progress, sizes: deque[tuple[float, int]]) -> None:
+        now = self._clock()
+        # MP4 fragments land on disk a keyframe interval at a time, so the
+        # rate is taken over a window of several seconds.
+        sizes.append((now, recording_bytes(self._dir)))
+        while now - sizes[0][0] > BITRATE_WINDOW_S:
+            sizes.popleft()
+        (t0, b0), (t1, b1) = sizes[0], sizes[-1]
+        with self._lock:
+            s = self._stats
+            s.frame, s.fps, s.speed = p.frame, p.fps, p.speed
+            s.dropped_frames, s.duplicated_frames = p.drop_frames, p.dup_frames
+            if t1 - t0 >= 2:
+                s.bitrate_kbps = round((b1 - b0) * 8 / 1000 / (t1 - t0), 1)
+
+    def _new_segment(self, segment: Path) -> None:
+        fsync_path(segment.parent)
+        with self._lock:
+            self._stats.recording = str(segment)
+            self._stats.segments = len(list(self._dir.glob(SEGMENT_GLOB)))
+        log.info("recording %s", segment.name)
+
+    def _remember(self, line: str) -> None:
+        with self._lock:
+            self._recent.append(line)
+            if "[error]" in line or "[fatal]" in line:
+                self._stats.last_error = line.split("] ")[-1]
+
+    def _last_error(self) -> str:
+        with self._lock:
+            return self._stats.last_error
+
+
+def next_segment_number(session_dir: Path) -> int:
+    numbers = [
+        int(p.stem.split("-")[1])
+        for p in session_dir.glob(SEGMENT_GLOB)
+        if p.stem.split("-")[1].isdigit()
+    ]
+    return max(numbers) + 1 if numbers else 0
+
+
+def recording_bytes(session_dir: Path) -> int:
+    total = 0
+    for p in session_dir.glob(SEGMENT_GLOB):
+        with contextlib.suppress(OSError):
+            total += p.stat().st_size
+    return total
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's (or folder's) written data to the disk; a power cut keeps it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

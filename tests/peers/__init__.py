@@ -1,0 +1,1 @@
+"""Real peers (ingest server, ffprobe checks) that the kit is tested against."""
