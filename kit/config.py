@@ -115,6 +115,12 @@ class StreamConfig:
         _one_of("auto", "h264_v4l2m2m", "libx264"),
     )
     x264_preset: str = _field("veryfast", "libx264 speed preset.", _one_of(*X264_PRESETS))
+    tls_verify: bool = _field(True, "For rtmps://, check the server's certificate.")
+    ca_file: Path = _field(
+        Path("/etc/ssl/certs/ca-certificates.crt"),
+        "CA bundle the server's certificate is checked against.",
+        _absolute,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ COUNTDOWN_SECONDS = 3.0
 class Lights(Protocol):
     def show(self, relay_on: bool, pattern: lights.Pattern) -> None: ...
 
+    def outputs(self) -> dict[str, bool]:
+        """What the pins actually say now (read back, not remembered)."""
+        ...
+
 
 @dataclass
 class _Session:
@@ -118,6 +122,7 @@ class Conductor:
             "version": version,
             "title": self._p.config.broadcast.title,
             "checks": last_checks,
+            "light": self._p.lights.outputs(),
         }
         if st.state is State.COUNTDOWN:
             out["countdown_s"] = max(0.0, round(COUNTDOWN_SECONDS - (now - since), 1))
@@ -127,6 +132,7 @@ class Conductor:
                 "session_id": session.id,
                 "elapsed_s": round(now - session.started, 1),
                 "markers": session.markers,
+                "ffmpeg_pid": session.supervisor.pid,
                 **stats,
             }
         elif last_session:
@@ -179,11 +185,15 @@ class Conductor:
                 self._handle(timed)
             if event is None:
                 continue
-            if isinstance(origin, Supervisor) and not self._from_current(origin, event):
-                continue
+            detail = ""
+            if isinstance(origin, Supervisor):
+                if not self._from_current(origin, event):
+                    continue
+                if event in (Ev.KEY_REJECTED, Ev.UNREACHABLE):
+                    detail = str(origin.stats()["last_error"])
             if isinstance(origin, int) and origin != self._check_generation:
                 continue  # result of a check run that was cancelled
-            self._handle(event)
+            self._handle(event, detail)
             # On shutdown, an on-air session first waits for the supervisor's
             # final event (the last segment finished), then the loop ends.
             if self._stopping.is_set() and self._session is None:
@@ -198,11 +208,14 @@ class Conductor:
             self._end_session(session, "stopped" if end == "stopping" else end)
         return True
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: Event, detail: str = "") -> None:
+        """Apply one event. ``detail`` is what the server or ffmpeg said, for error states."""
         before = self._status
         t = machine.step(before, event)
         with self._changed:
             self._status = t.status
+            if detail and t.status.state in machine.ERROR_STATES:
+                self._status = Status(t.status.state, detail)
             if t.status.state is not before.state:
                 self._since = self._clock()
             self._version += 1
@@ -213,7 +226,7 @@ class Conductor:
                 before.state.value,
                 t.status.state.value,
                 getattr(event, "value", event),
-                f": {t.status.message}" if t.status.message else "",
+                f": {self._status.message}" if self._status.message else "",
             )
         for act in t.actions:
             self._do(act)
@@ -282,8 +295,9 @@ class Conductor:
 
         def spec_for(feed: VideoFeed, first_segment: int) -> Spec:
             outputs = pipeline.Outputs(
-                folder / "part-%04d.mp4", cfg.recording.segment_seconds, first_segment, dest
-            )
+                folder / "part-%04d.mp4", cfg.recording.segment_seconds, first_segment, dest,
+                cfg.stream.ca_file if cfg.stream.tls_verify else None,
+            )  # fmt: skip
             return Spec(feed, audio, encode, outputs)
 
         sup: Supervisor

@@ -182,5 +182,7 @@ def advice(status: Status) -> str:
     """What the creator should do now, in one sentence (empty when all is well)."""
     if status.state in ERROR_STATES:
         base = ADVICE[status.state]
-        return base if status.message in ("", base) else f"{status.message} {base}"
+        if status.message in ("", base):
+            return base
+        return f"{status.message.rstrip('.')}. {base}"
     return ""

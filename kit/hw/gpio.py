@@ -112,6 +112,9 @@ class Panel:
             self.relay.off()
         self._player.show(pattern)
 
+    def outputs(self) -> dict[str, bool]:
+        return {"relay": bool(self.relay.value), "led": bool(self.led.value)}
+
     def simulate_press(self, hold: float = 0.15) -> None:
         """Drive the mock button pin low for ``hold`` seconds (simulation only)."""
         pin = self.button.pin

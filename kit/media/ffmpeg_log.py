@@ -65,7 +65,7 @@ def classify(line: str) -> LogEvent | None:
         return None
     if comp == "tls" and level == "error":
         return LogEvent(Kind.TLS_FAILED, msg)
-    if comp == "rtmp" and msg.startswith("Server error:"):
+    if comp in ("rtmp", "rtmps") and msg.startswith("Server error:"):
         return LogEvent(Kind.SERVER_ERROR, msg.removeprefix("Server error:").strip())
     if comp == "fifo":
         if msg.startswith("Error opening"):

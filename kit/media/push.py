@@ -49,6 +49,7 @@ class PushTracker:
         self._up_since: float | None = None
         self._server_said = ""
         self._tls_failed = False
+        self._tls_detail = ""
         self._refused = 0
         self._unreachable = 0
 
@@ -69,6 +70,7 @@ class PushTracker:
             self._tls_failed = False
         elif k is Kind.TLS_FAILED:
             self._tls_failed = True
+            self._tls_detail = ev.detail
         elif k is Kind.SERVER_ERROR:
             self._server_said = ev.detail
         elif k is Kind.OPEN_FAILED:
@@ -113,7 +115,8 @@ class PushTracker:
 
     def _attempt_failed(self, reason: str) -> list[Ev]:
         refused = (self._tcp_ok_at is not None and not self._tls_failed) or bool(self._server_said)
-        self.last_failure = self._server_said or reason
+        tls = self._tls_detail if self._tls_failed else ""
+        self.last_failure = self._server_said or tls or reason
         self._tcp_ok_at = None
         self._server_said = ""
         self._tls_failed = False
