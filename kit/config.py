@@ -40,7 +40,12 @@ def _one_of(*choices: str) -> Check:
 
 
 def _absolute(v: Path) -> str | None:
-    return None if v.is_absolute() else f"must be an absolute path (got {str(v)!r})"
+    if not v.is_absolute():
+        return f"must be an absolute path (got {str(v)!r})"
+    if "%" in str(v):
+        # ffmpeg's segment muxer reads '%' in the recording path as a format.
+        return f"must not contain '%' (got {str(v)!r})"
+    return None
 
 
 def _server(v: str) -> str | None:

@@ -64,7 +64,7 @@ class Store:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO sessions (started_at, title, dir) VALUES (?, ?, ?)",
-                (now or time.time(), title, str(directory)),
+                (time.time() if now is None else now, title, str(directory)),
             )
             return int(cur.lastrowid or 0)
 
@@ -82,7 +82,7 @@ class Store:
                 "UPDATE sessions SET ended_at=?, end_state=?, reconnects=?, dropped_frames=?, "
                 "bitrate_kbps=? WHERE id=?",
                 (
-                    now or time.time(),
+                    time.time() if now is None else now,
                     end_state,
                     reconnects,
                     dropped_frames,
@@ -95,7 +95,7 @@ class Store:
         with self._lock:
             self._db.execute(
                 "INSERT INTO markers (session_id, at_s, created_at) VALUES (?, ?, ?)",
-                (session_id, at_s, now or time.time()),
+                (session_id, at_s, time.time() if now is None else now),
             )
 
     def session(self, session_id: int) -> Session | None:

@@ -11,7 +11,9 @@ machine's events and decides when retrying is pointless:
   unreachable. Once the stream has been up, the same failures mean the network
   is down: keep reconnecting (the recording goes on) until the creator ends.
 - ffmpeg logs nothing when the first connect succeeds, so the push counts as
-  up once TCP connected and ``settle`` seconds passed without an error.
+  up once TCP connected and ``settle`` seconds passed without an error. A
+  refusal that comes later still counts as one: the stream shows live for a
+  moment, then the key is reported rejected.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class PushTracker:
         self,
         now: float,
         tries: int = 3,
-        settle: float = 1.0,
+        settle: float = 2.0,
         stable: float = 10.0,
         connect_timeout: float = 20.0,
     ) -> None:
@@ -45,7 +47,11 @@ class PushTracker:
         self.reconnects = 0
         self.last_failure = ""
         self._started = now
+        # When TCP connected in the current attempt (None: not yet, or settled).
         self._tcp_ok_at: float | None = None
+        # Whether TCP connected in the current attempt: an open that fails
+        # afterwards, even after the settle time, was refused by the server.
+        self._tcp_ok = False
         self._up_since: float | None = None
         self._server_said = ""
         self._tls_failed = False
@@ -53,13 +59,13 @@ class PushTracker:
         self._refused = 0
         self._unreachable = 0
 
-    def restarted(self, now: float) -> None:
+    def restarted(self, now: float) -> list[Ev]:
         """ffmpeg was restarted: a new connection attempt begins."""
         self._tcp_ok_at = None
+        self._tcp_ok = False
         self._tls_failed = False
-        if self.phase is Phase.UP:
-            self.phase = Phase.DOWN
         self._started = now
+        return self._went_down() if self.phase is Phase.UP else []
 
     def feed(self, ev: LogEvent, now: float) -> list[Ev]:
         if self.phase is Phase.GONE:
@@ -67,6 +73,7 @@ class PushTracker:
         k = ev.kind
         if k is Kind.TCP_CONNECTED:
             self._tcp_ok_at = now
+            self._tcp_ok = True
             self._tls_failed = False
         elif k is Kind.TLS_FAILED:
             self._tls_failed = True
@@ -114,10 +121,11 @@ class PushTracker:
         return [Ev.PUSH_DOWN]
 
     def _attempt_failed(self, reason: str) -> list[Ev]:
-        refused = (self._tcp_ok_at is not None and not self._tls_failed) or bool(self._server_said)
+        refused = (self._tcp_ok and not self._tls_failed) or bool(self._server_said)
         tls = self._tls_detail if self._tls_failed else ""
         self.last_failure = self._server_said or tls or reason
         self._tcp_ok_at = None
+        self._tcp_ok = False
         self._server_said = ""
         self._tls_failed = False
         events = self._went_down() if self.phase is Phase.UP else []

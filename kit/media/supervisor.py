@@ -153,7 +153,8 @@ class Supervisor:
                 log.warning("ffmpeg ended; restarting in %.1f s", delay)
                 if self._stop.wait(delay):
                     break
-                tracker.restarted(self._clock())
+                for ev in tracker.restarted(self._clock()):
+                    self._emit(ev, tracker)
         except Exception as e:  # the conductor must hear about any failure here
             log.exception("supervisor failed")
             outcome = Failed(Failure.PIPELINE, f"internal error: {type(e).__name__}")

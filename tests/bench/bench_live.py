@@ -61,8 +61,9 @@ def run_kit(ingest: Ingest, root: Path, seconds: float) -> dict[str, float]:
         daemon = psutil.Process(kit.proc.pid)
         pressed = time.monotonic()
         kit.press()
-        countdown_end = poll_until(kit, lambda s: s["state"] not in ("idle", "checking",
-                                                                     "countdown"), 10)
+        countdown_end = poll_until(
+            kit, lambda s: s["state"] not in ("idle", "checking", "countdown"), 10
+        )
         first_media = ingest.wait_for_media(timeout=10, since=pressed)
         poll_until(kit, lambda s: s["state"] == "live", 10)
         time.sleep(1)  # let the encoder settle before measuring
@@ -114,8 +115,9 @@ def run_bare(ingest: Ingest, root: Path, seconds: float) -> float:
     # Replace the piped raw input (-f rawvideo ... -i pipe:0) by the inline pattern.
     start = argv.index("-f")
     argv[start : i + 1] = ["-re", "-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30"]
-    proc = psutil.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL)
+    proc = psutil.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         ingest.wait_for_media(timeout=10, since=time.monotonic() - 1)
         time.sleep(1)
@@ -139,11 +141,17 @@ def main() -> int:
         bare = run_bare(ingest, root / "bare", args.seconds)
     rows = [
         ("live window", f"{k['wall']:.1f} s", ""),
-        ("daemon CPU (Python process)", f"{k['daemon_cpu']:.2f} s",
-         f"{100 * k['daemon_cpu'] / k['encoder_cpu']:.2f}% of ffmpeg's (budget 2%)"),
+        (
+            "daemon CPU (Python process)",
+            f"{k['daemon_cpu']:.2f} s",
+            f"{100 * k['daemon_cpu'] / k['encoder_cpu']:.2f}% of ffmpeg's (budget 2%)",
+        ),
         ("encoder ffmpeg CPU", f"{k['encoder_cpu']:.2f} s", ""),
-        ("kit total CPU (daemon + children)", f"{k['total_cpu']:.2f} s",
-         f"kit/bare = {k['total_cpu'] / bare:.2f}"),
+        (
+            "kit total CPU (daemon + children)",
+            f"{k['total_cpu']:.2f} s",
+            f"kit/bare = {k['total_cpu'] / bare:.2f}",
+        ),
         ("bare ffmpeg CPU", f"{bare:.2f} s", ""),
         ("daemon peak RSS", f"{k['rss_mb']:.1f} MB", "budget 60 MB"),
         ("countdown end -> first frame at ingest", f"{k['first_packet']:.2f} s", "budget 1 s"),

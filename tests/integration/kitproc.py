@@ -19,8 +19,9 @@ from tests.peers.ingest import free_port
 KEY = "stream-7311111111111111111?expire=1790000000&sign=0123abcd"
 
 
-def write_config(root: Path, server: str, key: str = KEY, title: str = "Test 🎉",
-                 ca_file: Path | None = None) -> Path:
+def write_config(
+    root: Path, server: str, key: str = KEY, title: str = "Test 🎉", ca_file: Path | None = None
+) -> Path:
     cfg = root / "kit.toml"
     cfg.write_text(
         f"""
@@ -69,14 +70,18 @@ class KitProcess:
             time.sleep(0.1)
         raise RuntimeError(f"kit did not come up in {timeout} s:\n{self.log()}")
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         r = subprocess.run(
             [sys.executable, "-m", "kit", *args, "--config", str(self.config)],
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         if check and r.returncode != 0:
-            raise AssertionError(f"kit {' '.join(args)} failed ({r.returncode}):\n"
-                                 f"{r.stdout}{r.stderr}\n--- daemon log ---\n{self.log()}")
+            raise AssertionError(
+                f"kit {' '.join(args)} failed ({r.returncode}):\n"
+                f"{r.stdout}{r.stderr}\n--- daemon log ---\n{self.log()}"
+            )
         return r
 
     def status(self) -> dict[str, Any]:
@@ -85,8 +90,9 @@ class KitProcess:
     def press(self, hold: float = 0) -> None:
         self.cli("press", *(["--hold", str(hold)] if hold else []))
 
-    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float,
-                 what: str = "") -> dict[str, Any]:
+    def wait_for(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float, what: str = ""
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         st: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -94,8 +100,9 @@ class KitProcess:
             if pred(st):
                 return st
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; last status: {st}\n"
-                             f"--- daemon log ---\n{self.log()}")
+        raise AssertionError(
+            f"timed out waiting for {what}; last status: {st}\n--- daemon log ---\n{self.log()}"
+        )
 
     def wait_state(self, state: str, timeout: float = 20.0) -> dict[str, Any]:
         return self.wait_for(lambda s: s["state"] == state, timeout, f"state {state}")

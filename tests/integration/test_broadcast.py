@@ -49,9 +49,7 @@ def go_live(kit: KitProcess) -> float:
     return time.monotonic()
 
 
-def test_button_goes_live_marks_a_highlight_and_a_hold_ends(
-    kit_process, ingest: Ingest
-) -> None:
+def test_button_goes_live_marks_a_highlight_and_a_hold_ends(kit_process, ingest: Ingest) -> None:
     kit = kit_process(ingest.rtmp_url())
     assert kit.status()["light"]["relay"] is False
     kit.press()
@@ -171,9 +169,7 @@ def test_an_unreachable_server_is_reported(kit_process) -> None:
     assert "Connection refused" in st["message"]
 
 
-def test_ingest_outage_reconnects_and_the_recording_has_no_gap(
-    kit_process, ingest: Ingest
-) -> None:
+def test_ingest_outage_reconnects_and_the_recording_has_no_gap(kit_process, ingest: Ingest) -> None:
     kit = kit_process(ingest.rtmp_url())
     live_at = go_live(kit)
     time.sleep(4)
@@ -215,9 +211,7 @@ def test_sigterm_ends_the_broadcast_cleanly(kit_process, ingest: Ingest) -> None
     assert db.execute("SELECT end_state FROM sessions").fetchone() == ("stopped",)
 
 
-def test_killed_daemon_leaves_no_ffmpeg_and_playable_segments(
-    kit_process, ingest: Ingest
-) -> None:
+def test_killed_daemon_leaves_no_ffmpeg_and_playable_segments(kit_process, ingest: Ingest) -> None:
     kit = kit_process(ingest.rtmp_url())
     live_at = go_live(kit)
     ffmpeg_pid = kit.status()["ffmpeg_pid"]
@@ -245,8 +239,9 @@ def test_api_refuses_requests_without_the_token(kit_process, ingest: Ingest) -> 
     kit = kit_process(ingest.rtmp_url())
     port = int(kit.config.read_text().split("port = ")[1].split()[0])
     for header in (None, "Bearer wrong-token", "Basic abc"):
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/live/start", method="POST",
-                                     data=b"{}")
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/live/start", method="POST", data=b"{}"
+        )
         if header:
             req.add_header("Authorization", header)
         with pytest.raises(urllib.error.HTTPError) as e:
@@ -268,8 +263,12 @@ def test_bad_config_is_refused_with_every_problem_and_no_key(tmp_path: Path) -> 
         f'[stream]\nserver = "http://example.com/live"\nkey = "{secret}"\nbirate_kbps = 1\n'
         f'[state]\ndir = "{tmp_path}/state"\n'
     )
-    r = subprocess.run([sys.executable, "-m", "kit", "run", "--simulate", "--config", str(cfg)],
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "kit", "run", "--simulate", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 2
     out = r.stdout + r.stderr
     assert "rtmp:// or rtmps://" in out

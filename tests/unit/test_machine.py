@@ -65,9 +65,7 @@ def test_transition(row: Row) -> None:
     assert (t.status.state, t.actions) == (to, acts)
 
 
-UNLISTED = [
-    (s, ev) for s, ev in itertools.product(State, Ev) if (s, ev) not in LISTED
-]
+UNLISTED = [(s, ev) for s, ev in itertools.product(State, Ev) if (s, ev) not in LISTED]
 
 
 @pytest.mark.parametrize(
@@ -153,10 +151,14 @@ def test_no_advice_when_all_is_well(state: State) -> None:
     assert advice(Status(state, "stale")) == ""
 
 
-def test_advice_puts_failure_message_before_advice() -> None:
-    t = step(Status(LIVE), Failed(Failure.CAMERA, "Camera unplugged."))
+@pytest.mark.parametrize(
+    "message", ["Camera unplugged.", "Camera unplugged"], ids=["dot", "no-dot"]
+)
+def test_advice_puts_failure_message_before_advice(message: str) -> None:
+    t = step(Status(LIVE), Failed(Failure.CAMERA, message))
     text = advice(t.status)
-    assert text.startswith("Camera unplugged. ")
+    # One sentence after the other, whether or not the message ended its own.
+    assert text.startswith("Camera unplugged. The camera")
     assert "cable" in text
 
 

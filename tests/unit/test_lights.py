@@ -1,0 +1,49 @@
+"""kit.hw.lights: each state's blink pattern and whether the ring light is on."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from kit.hw.lights import pattern, ring_light
+from kit.machine import State
+
+# A glance must tell these apart.
+DISTINCT = [
+    State.IDLE,
+    State.COUNTDOWN,
+    State.LIVE,
+    State.RECONNECTING,
+    State.CHECK_FAILED,
+    State.KEY_REJECTED,
+]
+RING_ON = {State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING}
+
+
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def test_every_state_has_a_valid_pattern(state: State) -> None:
+    steps = pattern(state)
+    assert steps, "an empty pattern would leave the LED in whatever state it was"
+    for on, seconds in steps:
+        assert isinstance(on, bool)
+        assert seconds >= 0
+    # A cycle of several steps must take time, or the blinker would spin.
+    if len(steps) > 1:
+        assert sum(s for _, s in steps) > 0
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), list(itertools.combinations(DISTINCT, 2)), ids=lambda s: s.value
+)
+def test_patterns_tell_states_apart(a: State, b: State) -> None:
+    assert pattern(a) != pattern(b)
+
+
+def test_live_is_solid() -> None:
+    assert pattern(State.LIVE) == ((True, 0.0),)
+
+
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def test_ring_light(state: State) -> None:
+    assert ring_light(state) is (state in RING_ON)
