@@ -132,6 +132,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(r["status"] == "fail" for r in results) else 0
 
 
+def cmd_relay_off(args: argparse.Namespace) -> int:
+    """Force the ring-light relay off; the service runs this after the daemon stops,
+    however it stopped (even killed), so the light never stays on."""
+    from kit.hw.gpio import force_relay_off
+
+    force_relay_off(_load(args).gpio)
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     if args.check:
         _load(args)
@@ -183,6 +192,9 @@ def parser() -> argparse.ArgumentParser:
     c = command("check", "run the pre-flight checks")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
+
+    c = command("relay-off", "switch the ring-light relay off (used by the service)")
+    c.set_defaults(func=cmd_relay_off)
 
     c = command("config", "print every config key with its documentation")
     c.add_argument("--check", action="store_true", help="validate the config file and exit")

@@ -135,3 +135,16 @@ class Panel:
                     dev.close()
                 except Exception:  # closing must reach every device
                     log.exception("closing %s", dev)
+
+
+def force_relay_off(cfg: GpioConfig, pin_factory: Any = None) -> None:
+    """Claim the relay pin, drive it to off, release it. For after the daemon is gone."""
+    from gpiozero import OutputDevice
+
+    relay = OutputDevice(
+        cfg.relay, active_high=cfg.relay_active_high, initial_value=False, pin_factory=pin_factory
+    )
+    try:
+        relay.off()
+    finally:
+        relay.close()

@@ -296,3 +296,39 @@ def test_process_tree_is_small(kit_process, ingest: Ingest) -> None:
     kit.wait_state("idle")
     assert psutil.Process(kit.proc.pid).children(recursive=True) == []
     assert os.path.exists(kit.state_dir / "kit.db")
+
+
+def test_a_stalled_ffmpeg_is_killed_and_restarted(kit_process, ingest: Ingest) -> None:
+    kit = kit_process(ingest.rtmp_url())
+    kit.cli("live", "start")  # follows the state until live
+    first = kit.status()["ffmpeg_pid"]
+    os.kill(first, signal.SIGSTOP)  # frozen: no progress, no exit
+    st = kit.wait_for(lambda s: s.get("ffmpeg_pid") not in (None, first), 20, "a new ffmpeg")
+    assert st["restarts"] == 1
+    assert not psutil.pid_exists(first) or psutil.Process(first).status() == "zombie"
+    st = kit.wait_state("live", timeout=15)
+    assert st["reconnects"] >= 1
+    kit.cli("marker")
+    assert kit.status()["markers"] == 1
+    kit.cli("live", "stop")
+    # Both ffmpeg runs wrote into the same session, numbered on.
+    names = [p.name for p in segments(kit)]
+    assert len(names) >= 2 and names == sorted(names)
+    assert names[0] == "part-0000.mp4"
+
+
+def test_the_camera_stopping_is_a_camera_failure(kit_process, ingest: Ingest) -> None:
+    kit = kit_process(ingest.rtmp_url())
+    go_live(kit)
+    assert kit.proc is not None
+    (pattern,) = [
+        c
+        for c in psutil.Process(kit.proc.pid).children(recursive=True)
+        if "testsrc2" in " ".join(c.cmdline())
+    ]
+    pattern.kill()
+    st = kit.wait_state("camera_failed", timeout=10)
+    assert "camera" in st["advice"].lower()
+    assert st["light"]["relay"] is False
+    kit.wait_for(lambda s: "last_session" in s, 10, "the session to end")
+    assert psutil.Process(kit.proc.pid).children(recursive=True) == []

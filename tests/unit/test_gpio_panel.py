@@ -110,3 +110,13 @@ def test_solid_holds_until_changed(factory: MockFactory, panel: Panel) -> None:
     panel.show(False, OFF)
     time.sleep(0.05)
     assert led.state is False
+
+
+@pytest.mark.parametrize(("active_high", "off_level"), [(True, False), (False, True)])
+def test_force_relay_off(factory: MockFactory, active_high: bool, off_level: bool) -> None:
+    from kit.hw.gpio import force_relay_off
+
+    relay = factory.pin(27)
+    relay.output_with_state(not off_level)  # left on by a killed daemon
+    force_relay_off(GpioConfig(relay_active_high=active_high), pin_factory=factory)
+    assert relay.state == off_level
