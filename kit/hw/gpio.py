@@ -128,6 +128,7 @@ class Panel:
         # The relay first: whatever fails below, the light must be off.
         try:
             self.relay.off()
+            log.info("ring light off (relay reads %s)", "on" if self.relay.value else "off")
         finally:
             self._player.close()
             for dev in (self.button, self.led, self.relay):

@@ -213,6 +213,7 @@ def test_sigterm_ends_the_broadcast_cleanly(kit_process, ingest: Ingest) -> None
     assert not psutil.pid_exists(ffmpeg_pid)
     assert recorded_duration(kit) == pytest.approx(live_for, abs=2.0)
     assert "kit stopped" in kit.log()
+    assert "ring light off (relay reads off)" in kit.log()
     db = sqlite3.connect(kit.state_dir / "kit.db")
     assert db.execute("SELECT end_state FROM sessions").fetchone() == ("stopped",)
 
