@@ -70,6 +70,12 @@ class Parts:
     checks: list[Callable[[checks.Context], checks.Result]] = field(
         default_factory=lambda: list(checks.CHECKS)
     )
+    # The settings in force: the config file with the page's edits on top.
+    # Read at each use, so an edit applies to the next broadcast.
+    settings: Callable[[], Config] | None = None
+
+    def current(self) -> Config:
+        return self.settings() if self.settings is not None else self.config
 
 
 class Conductor:
@@ -120,7 +126,7 @@ class Conductor:
             "advice": machine.advice(st),
             "since_s": round(now - since, 1),
             "version": version,
-            "title": self._p.config.broadcast.title,
+            "title": self._p.current().broadcast.title,
             "checks": last_checks,
             "light": self._p.lights.outputs(),
         }
@@ -274,14 +280,14 @@ class Conductor:
 
     def _check_context(self) -> checks.Context:
         return checks.Context(
-            self._p.config,
+            self._p.current(),
             camera_ok=self._p.camera.available,
             microphone_ok=self._p.audio.available,
             ffmpeg_bin=self._p.ffmpeg_bin,
         )
 
     def _start_session(self) -> None:
-        cfg = self._p.config
+        cfg = self._p.current()
         dest = destination.parse(cfg.stream.server, cfg.stream.key.reveal())
         folder = naming.session_dir(cfg.recording.dir, cfg.broadcast.title)
         folder.mkdir(parents=True, exist_ok=True)
