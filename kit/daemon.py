@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from kit import checks, destination, machine, naming, sdnotify
 from kit.config import Config
-from kit.hw import lights
+from kit.hw import health, lights
 from kit.machine import Act, Ev, Event, Failed, Failure, State, Status
 from kit.media import pipeline
 from kit.media.audio import AudioSource
@@ -30,6 +30,7 @@ from kit.store import Store
 log = logging.getLogger(__name__)
 
 COUNTDOWN_SECONDS = 3.0
+HEALTH_EVERY_S = 5.0
 
 
 class Lights(Protocol):
@@ -68,7 +69,7 @@ class Parts:
     encoder: str
     ffmpeg_bin: str = "ffmpeg"
     checks: list[Callable[[checks.Context], checks.Result]] = field(
-        default_factory=lambda: list(checks.CHECKS)
+        default_factory=lambda: [*checks.CHECKS, health.check_temperature, health.check_power]
     )
     # The settings in force: the config file with the page's edits on top.
     # Read at each use, so an edit applies to the next broadcast.
@@ -93,6 +94,7 @@ class Conductor:
         self._last_checks: list[checks.Result] = []
         self._session: _Session | None = None
         self._last_session: dict[str, Any] = {}
+        self._health_cache: tuple[float, dict[str, Any]] | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="conductor", daemon=True)
         self._show_lights()
@@ -129,6 +131,7 @@ class Conductor:
             "title": self._p.current().broadcast.title,
             "checks": last_checks,
             "light": self._p.lights.outputs(),
+            "health": self._health(),
         }
         if st.state is State.COUNTDOWN:
             out["countdown_s"] = max(0.0, round(COUNTDOWN_SECONDS - (now - since), 1))
@@ -144,6 +147,18 @@ class Conductor:
         elif last_session:
             out["last_session"] = last_session
         return out
+
+    def _health(self) -> dict[str, Any]:
+        """The kit's health, read at most every few seconds however often status is asked."""
+        now = self._clock()
+        with self._lock:
+            cached = self._health_cache
+        if cached is not None and now - cached[0] < HEALTH_EVERY_S:
+            return cached[1]
+        snap = health.snapshot(self._p.current().recording.dir).as_dict()
+        with self._lock:
+            self._health_cache = (now, snap)
+        return snap
 
     def wait_for_change(self, version: int, timeout: float) -> int:
         """Block until the status version differs from ``version`` (for live updates)."""

@@ -14,16 +14,17 @@ The firmware's throttled word, as documented for ``vcgencmd get_throttled``:
 
 Where the word comes from, first found wins:
 
-1. ``/sys/devices/platform/soc/soc:firmware/get_throttled``: the firmware driver prints it
-   with ``%x``, so it is hex without ``0x`` ("50005"). Recent kernels print the value the
-   hwmon driver last polled (every 2 s) and log a one-time "deprecated" warning with a
-   backtrace in dmesg on the first read after boot: harmless, but expect it there.
-2. ``vcgencmd get_throttled`` ("throttled=0x50005"), when the binary is installed; it needs
+1. ``vcgencmd get_throttled`` ("throttled=0x50005"), when installed and allowed: it needs
    /dev/vcio, so the kit's user must be in the ``video`` group.
+2. ``/sys/devices/platform/soc/soc:firmware/get_throttled``, printed by the firmware driver
+   with ``%x``: hex without ``0x`` ("50005"). Only second, because Raspberry Pi kernels
+   (rpi-6.6.y) mark it deprecated: the first read after boot logs a WARN_ONCE with a
+   backtrace in dmesg and taints the kernel. It holds the value the hwmon driver last
+   polled (every 2 s).
 
 The hwmon device named ``rpi_volt`` adds ``in0_lcrit_alarm``: the under-voltage condition
-now, without the "since boot" half. It is read as well, since either source alone can be
-missing (a Pi 5 kernel without the firmware node; an image without vcgencmd).
+now, without the "since boot" half. It is read as well, since neither source above is sure
+to be there (no vcgencmd, or no access to it; a kernel without the firmware's file).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from typing import Any
 
 import psutil
 
-# A module import, not names: kit.checks may import this module to list the checks, and
-# the cycle is harmless when the names are looked up at call time.
-from kit import checks
+# One way only: kit.checks must not import this module (build the list where the parts are
+# put together instead), or whichever is imported first finds the other half-made.
+from kit.checks import Context, Level, Result
 
 THERMAL = Path("sys/class/thermal/thermal_zone0/temp")
 GET_THROTTLED = Path("sys/devices/platform/soc/soc:firmware/get_throttled")
@@ -48,7 +49,7 @@ HWMON = Path("sys/class/hwmon")
 MODEL = Path("proc/device-tree/model")
 
 TEMP_WARN_C = 75.0
-# The Pi 4 and 5 start throttling the CPU at 80 °C (soft limit) and hard at 85 °C.
+# The Pi 4's and 5's firmware slows the CPU from 80 °C, and harder from 85 °C.
 TEMP_FAIL_C = 82.0
 
 # psutil.sensors_temperatures() keys that name the CPU; anything else (a disk, a
@@ -141,58 +142,56 @@ def pick_cpu_temperature(sensors: Mapping[str, Sequence[Any]]) -> float | None:
     return None
 
 
-def temperature_result(celsius: float | None, on_pi: bool) -> checks.Result:
+def temperature_result(celsius: float | None, on_pi: bool) -> Result:
     if not on_pi:
-        return checks.Result(
-            "temperature", checks.Level.OK, "Not a Raspberry Pi: temperature not checked."
-        )
+        return Result("temperature", Level.OK, "Not a Raspberry Pi: temperature not checked.")
     if celsius is None:
-        return checks.Result(
+        return Result(
             "temperature",
-            checks.Level.WARN,
+            Level.WARN,
             "The CPU temperature cannot be read: the Pi could overheat unnoticed.",
         )
     if celsius >= TEMP_FAIL_C:
-        return checks.Result(
+        return Result(
             "temperature",
-            checks.Level.FAIL,
+            Level.FAIL,
             f"CPU at {celsius:.0f} °C, the Pi is slowing down: let it cool and give it "
             "air or a fan.",
         )
     if celsius >= TEMP_WARN_C:
-        return checks.Result(
+        return Result(
             "temperature",
-            checks.Level.WARN,
+            Level.WARN,
             f"CPU at {celsius:.0f} °C: close to the Pi's limit of 80 °C; give it air or a fan.",
         )
-    return checks.Result("temperature", checks.Level.OK, f"CPU at {celsius:.0f} °C.")
+    return Result("temperature", Level.OK, f"CPU at {celsius:.0f} °C.")
 
 
-def power_result(throttled: Throttled | None, alarm: bool | None, on_pi: bool) -> checks.Result:
+def power_result(throttled: Throttled | None, alarm: bool | None, on_pi: bool) -> Result:
     """Under-voltage from the throttled word and the hwmon alarm, whichever are known."""
     if not on_pi:
-        return checks.Result("power", checks.Level.OK, "Not a Raspberry Pi: power not checked.")
+        return Result("power", Level.OK, "Not a Raspberry Pi: power not checked.")
     if throttled is None and alarm is None:
-        return checks.Result(
+        return Result(
             "power",
-            checks.Level.WARN,
-            "Under-voltage cannot be checked here: install vcgencmd (raspi-utils) and add "
-            "the kit's user to the video group.",
+            Level.WARN,
+            "Under-voltage cannot be checked: vcgencmd is missing or the kit's user is not in "
+            "the video group.",
         )
     if alarm or (throttled is not None and throttled.under_voltage_now):
-        return checks.Result(
+        return Result(
             "power",
-            checks.Level.FAIL,
+            Level.FAIL,
             "Under-voltage now: use the official Raspberry Pi power supply and its cable.",
         )
     if throttled is not None and throttled.under_voltage_occurred:
-        return checks.Result(
+        return Result(
             "power",
-            checks.Level.WARN,
+            Level.WARN,
             "Under-voltage has occurred since boot: use the official Raspberry Pi power "
             "supply and its cable.",
         )
-    return checks.Result("power", checks.Level.OK, "Power supply steady.")
+    return Result("power", Level.OK, "Power supply steady.")
 
 
 # -- readers ----------------------------------------------------------------------
@@ -204,7 +203,10 @@ class Sources:
 
     root: Path = Path("/")
     vcgencmd: str | None = "vcgencmd"  # None: do not run it
-    sensors: Callable[[], Mapping[str, Sequence[Any]]] = psutil.sensors_temperatures
+    # psutil has no sensors on some systems (macOS): then there are none.
+    sensors: Callable[[], Mapping[str, Sequence[Any]]] = getattr(
+        psutil, "sensors_temperatures", dict
+    )
 
 
 def _read_text(path: Path) -> str | None:
@@ -228,16 +230,19 @@ def read_temperature(src: Sources = Sources()) -> float | None:
         return celsius
     try:
         return pick_cpu_temperature(src.sensors())
-    except (OSError, AttributeError):  # AttributeError: psutil lacks sensors on this OS
+    except OSError:
         return None
 
 
 def read_throttled(src: Sources = Sources()) -> Throttled | None:
-    text = _read_text(src.root / GET_THROTTLED)
-    if text is None:
-        text = _run_vcgencmd(src.vcgencmd)
-    value = parse_throttled(text) if text is not None else None
+    value = _throttled_value(_run_vcgencmd(src.vcgencmd))
+    if value is None:  # only then: reading the file taints the kernel (module docstring)
+        value = _throttled_value(_read_text(src.root / GET_THROTTLED))
     return decode_throttled(value) if value is not None else None
+
+
+def _throttled_value(text: str | None) -> int | None:
+    return parse_throttled(text) if text is not None else None
 
 
 def _run_vcgencmd(binary: str | None) -> str | None:
@@ -339,12 +344,12 @@ def snapshot(recording_dir: Path, src: Sources = Sources()) -> Health:
     )
 
 
-# -- pre-flight checks (add to kit.checks.CHECKS) ------------------------------------
+# -- pre-flight checks, in the style of kit.checks -----------------------------------
 
 
-def check_temperature(ctx: checks.Context) -> checks.Result:
+def check_temperature(ctx: Context) -> Result:
     return temperature_result(read_temperature(), is_raspberry_pi(read_model()))
 
 
-def check_power(ctx: checks.Context) -> checks.Result:
+def check_power(ctx: Context) -> Result:
     return power_result(read_throttled(), read_under_voltage_alarm(), is_raspberry_pi(read_model()))

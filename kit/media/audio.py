@@ -49,7 +49,10 @@ class AlsaMicrophone:
         card = first_usb_capture_card(self._proc)
         if card is None:
             raise MicrophoneError("no USB microphone found: plug one in")
-        return f"hw:CARD={card},DEV=0"
+        # plughw, not hw: many USB mics offer only mono or only 24-bit on hw,
+        # which ffmpeg's default 2-channel 16-bit open would refuse; plughw
+        # converts and still takes the device exclusively.
+        return f"plughw:CARD={card},DEV=0"
 
     def feed(self) -> AudioFeed:
         return AudioFeed("alsa", device=self.device())
