@@ -13,11 +13,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 # ffmpeg and ffprobe encode and check the media; nginx with the RTMP and stream
-# modules is the test ingest (plain and TLS); the ALSA headers build pyalsaaudio.
+# modules is the test ingest (plain and TLS); the ALSA headers build pyalsaaudio;
+# systemd brings systemd-analyze, which checks the service unit.
 DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
-  openssl iproute2 procps ca-certificates shellcheck
+  openssl iproute2 procps ca-certificates shellcheck systemd
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
