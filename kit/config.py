@@ -129,6 +129,18 @@ class StreamConfig:
 
 
 @dataclass(frozen=True)
+class CameraConfig:
+    mount: str = _field(
+        "upright",
+        "How the camera is mounted: upright (a 9:16 crop of the sensor), or turned on its "
+        "side with its top to the left or right (the whole picture, turned into portrait).",
+        _one_of("upright", "left", "right"),
+    )
+    hflip: bool = _field(False, "Mirror the picture left to right.")
+    vflip: bool = _field(False, "Flip the picture upside down.")
+
+
+@dataclass(frozen=True)
 class AudioConfig:
     device: str = _field(
         "",
@@ -181,6 +193,7 @@ class BroadcastConfig:
 @dataclass(frozen=True)
 class Config:
     stream: StreamConfig = field(default_factory=StreamConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
     audio: AudioConfig = field(default_factory=AudioConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     state: StateConfig = field(default_factory=StateConfig)

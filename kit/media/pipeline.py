@@ -44,6 +44,12 @@ class VideoFeed:
     height: int
     fps: int
     pix_fmt: str = "yuv420p"
+    # Bytes per luma row when the camera pads rows (picamera2 aligns them);
+    # 0: rows are exactly ``width`` wide. The padding is cropped off.
+    stride: int = 0
+    # Degrees clockwise to turn the picture: a camera mounted sideways gives
+    # a landscape picture that becomes portrait here (the Pi's ISP cannot).
+    rotate: Literal[0, 90, 270] = 0
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def _video_input(v: VideoFeed) -> ffmpeg.nodes.FilterableStream:
         kwargs |= {
             "f": "rawvideo",
             "pix_fmt": v.pix_fmt,
-            "s": f"{v.width}x{v.height}",
+            "s": f"{v.stride or v.width}x{v.height}",
             "framerate": v.fps,
         }
     else:
@@ -237,9 +243,18 @@ def build(spec: Spec, ffmpeg_bin: str = "ffmpeg") -> list[str]:
         "ac": AUDIO_CHANNELS,
         "flags:a": "+global_header",
     }
-    video = _video_input(spec.video)
-    if not copy and (spec.video.width, spec.video.height) != (e.width, e.height):
-        video = video.filter("scale", e.width, e.height)
+    v = spec.video
+    video = _video_input(v)
+    if not copy:
+        size = (v.width, v.height)
+        if v.stride and v.stride != v.width:
+            video = video.crop(0, 0, v.width, v.height)
+        if v.rotate:
+            # transpose=1 turns clockwise, 2 counter-clockwise.
+            video = video.filter("transpose", 1 if v.rotate == 90 else 2)
+            size = (v.height, v.width)
+        if size != (e.width, e.height):
+            video = video.filter("scale", e.width, e.height)
     stream = ffmpeg.output(video, _audio_input(spec.audio), tee_target(spec.outputs), **out_kwargs)
     stream = stream.global_args(
         "-hide_banner",

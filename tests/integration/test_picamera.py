@@ -1,0 +1,119 @@
+"""The picamera2 backend against the stand-in module, with the real pipeline around it.
+
+picamera2 and libcamera run only on a Pi; tests/peers/fake_picamera2 mirrors
+their API and makes real frames (stride-padded YUV420). Everything after it
+is real: the pipe, ffmpeg's crop and turn, the encode, the ingest, ffprobe.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kit import destination
+from kit.machine import Ev, Event
+from kit.media import pipeline
+from kit.media.audio import Tone
+from kit.media.supervisor import Supervisor
+from tests.peers import probe
+from tests.peers.ingest import Ingest
+
+STAND_IN = Path(__file__).parent.parent / "peers" / "fake_picamera2"
+
+
+@pytest.fixture
+def picam_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.syspath_prepend(str(STAND_IN))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("picamera2", "libcamera")]:
+        monkeypatch.delitem(sys.modules, name)
+    yield
+
+
+def broadcast(ingest: Ingest, camera: object, folder: Path, seconds: float) -> Path:
+    dest = destination.parse(ingest.rtmp_url(), "picam")
+    events: list[Event] = []
+    up = threading.Event()
+
+    def on_event(ev: Event) -> None:
+        events.append(ev)
+        if ev is Ev.PUSH_UP:
+            up.set()
+
+    def spec_for(feed: pipeline.VideoFeed, first: int) -> pipeline.Spec:
+        return pipeline.Spec(
+            feed,
+            Tone().feed(),
+            pipeline.Encode("libx264", 720, 1280, 30, 2500),
+            pipeline.Outputs(folder / "part-%04d.mp4", 60, first, dest),
+        )
+
+    sup = Supervisor(
+        camera=camera,
+        spec_for=spec_for,
+        session_dir=folder,  # type: ignore[arg-type]
+        on_event=on_event,
+        secrets=["picam"],
+    )
+    sup.start()
+    assert up.wait(15), f"never live: {events} {sup.recent_log()}"
+    threading.Event().wait(seconds)
+    sup.stop(wait=True)
+    assert events[-1] is Ev.PIPELINE_STOPPED
+    (flv,) = [p for p in ingest.recordings() if p.name.startswith("picam")]
+    return flv
+
+
+@pytest.mark.parametrize("mount", ["upright", "left", "right"])
+def test_portrait_stream_from_the_camera(
+    picam_module: None, ingest: Ingest, tmp_path: Path, mount: str
+) -> None:
+    from kit.media.picam import PiCamera
+
+    cam = PiCamera(720, 1280, 30, mount=mount)  # type: ignore[arg-type]
+    try:
+        flv = broadcast(ingest, cam, tmp_path, 3)
+    finally:
+        cam.close()
+    v = probe.video(flv)
+    assert (v.codec, v.width, v.height) == ("h264", 720, 1280)
+    assert v.fps == pytest.approx(30, abs=0.5)
+    assert probe.duration(flv) > 2.5
+    assert probe.video(next(tmp_path.glob("part-*.mp4"))).height == 1280
+
+
+def test_snapshot_while_streaming_is_a_portrait_jpeg(
+    picam_module: None, ingest: Ingest, tmp_path: Path
+) -> None:
+    from kit.media.picam import PiCamera
+
+    cam = PiCamera(720, 1280, 30, mount="left")
+    try:
+        feed = cam.start_feed()
+        reader = subprocess.Popen(["cat"], stdin=feed.fd, stdout=subprocess.DEVNULL)
+        threading.Event().wait(0.5)
+        jpeg = cam.snapshot()
+        assert cam.feed_alive(), "the snapshot interrupted the stream"
+        assert cam.light()[0] == "ok"
+        cam.stop_feed()
+        reader.wait(5)
+    finally:
+        cam.close()
+    assert jpeg[:2] == b"\xff\xd8"
+    path = tmp_path / "snap.jpg"
+    path.write_bytes(jpeg)
+    v = probe.video(path)
+    assert (v.width, v.height) == (720, 1280)
+
+
+def test_no_picamera2_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kit.media.camera import CameraError
+    from kit.media.picam import PiCamera
+
+    monkeypatch.setitem(sys.modules, "picamera2", None)
+    with pytest.raises(CameraError, match="picamera2 is not installed"):
+        PiCamera(720, 1280, 30)
