@@ -5,6 +5,11 @@
 #                              tests need, and a virtualenv at .venv with `kit` in it
 #   ./install.sh --dev --run   the same, then run the kit in simulation (test pattern,
 #                              tone, mock pins) streaming to a local nginx RTMP ingest
+#   sudo ./install.sh          Raspberry Pi OS Bookworm (or Debian 12): the kit as a
+#                              service, started now and at every boot
+#   sudo ./install.sh --uninstall [--purge-recordings]
+#                              remove the service and its files (recordings are kept
+#                              unless --purge-recordings)
 #
 # Idempotent and without questions: a second run only checks that all is there.
 set -euo pipefail
@@ -14,11 +19,14 @@ cd "$here"
 
 # ffmpeg and ffprobe encode and check the media; nginx with the RTMP and stream
 # modules is the test ingest (plain and TLS); the ALSA headers build pyalsaaudio;
-# systemd brings systemd-analyze, which checks the service unit.
+# Chromium is the browser the page's end-to-end test drives (through Playwright;
+# the page, web/, is served from this checkout: the kit is installed with pip -e);
+# systemd brings systemd-analyze, which checks the service unit; debootstrap makes
+# the clean Debian 12 root the installer is tested in.
 DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
-  openssl iproute2 procps ca-certificates shellcheck systemd
+  openssl iproute2 procps ca-certificates shellcheck systemd chromium debootstrap
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -105,17 +113,231 @@ EOF
   .venv/bin/kit run --simulate --config sim/kit.toml
 }
 
+# --- The kit on a Raspberry Pi, as a service --------------------------------------
+
+# KIT_ROOT lets a test aim the file paths at a folder; on a Pi it is empty.
+ROOT="${KIT_ROOT:-}"
+OPT="$ROOT/opt/kit"
+ETC="$ROOT/etc/kit"
+STATE="$ROOT/var/lib/kit"
+UNIT="$ROOT/etc/systemd/system/kit.service"
+NM_CONF="$ROOT/etc/NetworkManager/conf.d/90-kit-wifi-powersave.conf"
+PI_PACKAGES=(
+  ffmpeg python3 python3-venv python3-dev gcc libasound2-dev alsa-utils
+  ca-certificates qrencode
+)
+
+os_field() { sed -n "s/^$1=//p" /etc/os-release 2>/dev/null | tr -d '"'; }
+
+check_os() {
+  local name
+  name="$(os_field PRETTY_NAME)"
+  case "$(os_field ID):$(os_field VERSION_ID)" in
+    raspbian:12|debian:12) ;;
+    *) die "this installer is for Raspberry Pi OS Bookworm or Debian 12; this is ${name:-an unknown system}. Use --dev to try the kit in simulation." ;;
+  esac
+}
+
+apt_install() {
+  local opts=() pkgs=() p missing
+  for p in "$@"; do
+    case "$p" in -*) opts+=("$p") ;; *) pkgs+=("$p") ;; esac
+  done
+  mapfile -t missing < <(missing_packages "${pkgs[@]}")
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${opts[@]}" "${missing[@]}"
+}
+
+install_picamera2() {
+  # picamera2 and libcamera come from the Raspberry Pi OS repository only;
+  # --no-install-recommends keeps the desktop preview (Qt, OpenGL) off a Lite image.
+  local candidate
+  candidate="$(apt-cache policy python3-picamera2 2>/dev/null | sed -n 's/ *Candidate: //p')"
+  if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
+    apt_install --no-install-recommends python3-picamera2
+  else
+    say "python3-picamera2 is not available here (it comes from the Raspberry Pi OS repository):"
+    say "  the camera will not work until it is installed; everything else is being installed"
+  fi
+}
+
+create_user() {
+  if ! getent passwd kit >/dev/null; then
+    say "creating the system user kit"
+    useradd --system --user-group --home-dir /var/lib/kit --shell /usr/sbin/nologin kit
+  fi
+  local g
+  for g in video audio gpio; do
+    if getent group "$g" >/dev/null && ! id -nG kit | tr ' ' '\n' | grep -qx "$g"; then
+      usermod -aG "$g" kit
+    fi
+  done
+}
+
+source_digest() {
+  (cd "$here" && find kit web systemd pyproject.toml README.md -type f \
+     ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum)
+}
+
+install_code() {
+  # The source goes to /opt/kit/src (the page's web/ beside the package) and the
+  # venv sees the system's packages, which is where picamera2 and libcamera live.
+  local stamp="$OPT/.installed" digest
+  digest="$(source_digest)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ] && [ -x "$OPT/venv/bin/kit" ]; then
+    say "the kit in /opt/kit is up to date"
+    return
+  fi
+  say "installing the kit into /opt/kit"
+  mkdir -p "$OPT/src"
+  rm -rf "$OPT/src/kit" "$OPT/src/web" "$OPT/src/systemd"
+  (cd "$here" && tar --exclude=__pycache__ -cf - kit web systemd pyproject.toml README.md) \
+    | tar -C "$OPT/src" -xf -
+  [ -x "$OPT/venv/bin/python" ] || python3 -m venv --system-site-packages "$OPT/venv"
+  "$OPT/venv/bin/python" -m pip install -q --disable-pip-version-check -e "$OPT/src[alsa]"
+  printf '%s\n' "$digest" > "$stamp"
+}
+
+default_config() {
+  cat <<'TOML'
+# The kit's settings: `kit config` lists every key with its documentation.
+[stream]
+server = ""
+key = ""
+width = 720
+height = 1280
+fps = 30
+bitrate_kbps = 2500
+[recording]
+dir = "/var/lib/kit/recordings"
+[state]
+dir = "/var/lib/kit"
+[web]
+host = "0.0.0.0"
+port = 8080
+[gpio]
+button = 17
+relay = 27
+led = 22
+TOML
+}
+
+install_config() {
+  install -d -m 0755 "$ETC"
+  if [ -f "$ETC/kit.toml" ]; then
+    say "keeping /etc/kit/kit.toml"
+  else
+    say "writing /etc/kit/kit.toml (or set everything from the phone page)"
+    default_config > "$ETC/kit.toml"
+  fi
+  # It holds the stream key: readable by the kit's user, nobody else.
+  chown root:kit "$ETC/kit.toml"
+  chmod 0640 "$ETC/kit.toml"
+  install -d -m 0700 -o kit -g kit "$STATE" "$STATE/recordings"
+}
+
+wifi_power_save_off() {
+  # Power saving on the Pi's Wi-Fi adds latency spikes that stall the upload.
+  [ -d "$ROOT/etc/NetworkManager" ] || return 0
+  local want
+  want="$(printf '%s\n' '[connection]' \
+    '# Written by the kit installer: Wi-Fi power saving off (2 = disable).' \
+    'wifi.powersave = 2')"
+  if [ "$(cat "$NM_CONF" 2>/dev/null)" != "$want" ]; then
+    say "turning Wi-Fi power saving off"
+    install -d "$(dirname "$NM_CONF")"
+    printf '%s\n' "$want" > "$NM_CONF"
+    if systemd_running; then systemctl reload NetworkManager || true; fi
+  fi
+}
+
+systemd_running() { [ -d /run/systemd/system ]; }
+
+install_service() {
+  if ! cmp -s "$here/systemd/kit.service" "$UNIT"; then
+    install -D -m 0644 "$here/systemd/kit.service" "$UNIT"
+  fi
+  if systemd_running; then
+    systemctl daemon-reload
+    systemctl enable kit.service
+    systemctl restart kit.service
+    say "the kit is running: journalctl -u kit -f"
+  else
+    # Enabling is this symlink, all that `systemctl enable` would make.
+    local link="$ROOT/etc/systemd/system/multi-user.target.wants/kit.service"
+    if [ "$(readlink "$link" 2>/dev/null)" != /etc/systemd/system/kit.service ]; then
+      install -d "$(dirname "$link")"
+      ln -sfn /etc/systemd/system/kit.service "$link"
+    fi
+    say "systemd is not running here (a container or chroot): the kit starts at the next boot"
+  fi
+}
+
+print_address() {
+  local url
+  url="http://$(hostname).local:8080"
+  say "open $url on a phone on the same Wi-Fi"
+  if command -v qrencode >/dev/null; then
+    qrencode -t ANSIUTF8 "$url"
+  fi
+}
+
+install_pi() {
+  [ "$(id -u)" -eq 0 ] || die "run it as root: sudo ./install.sh"
+  check_os
+  if [ -n "$(missing_packages "${PI_PACKAGES[@]}")" ]; then
+    apt-get update -q
+  fi
+  apt_install "${PI_PACKAGES[@]}"
+  install_picamera2
+  create_user
+  install_code
+  install_config
+  wifi_power_save_off
+  install_service
+  print_address
+}
+
+uninstall_pi() {
+  local purge="$1"
+  [ "$(id -u)" -eq 0 ] || die "run it as root: sudo ./install.sh --uninstall"
+  if systemd_running; then
+    systemctl disable --now kit.service 2>/dev/null || true
+  fi
+  rm -f "$UNIT" "$ROOT/etc/systemd/system/multi-user.target.wants/kit.service" "$NM_CONF"
+  if systemd_running; then systemctl daemon-reload; fi
+  rm -rf "$OPT" "$ETC"
+  if [ "$purge" -eq 1 ]; then
+    rm -rf "$STATE"
+    if getent passwd kit >/dev/null; then userdel kit; fi
+    say "removed the kit, its settings and its recordings"
+  else
+    find "$STATE" -mindepth 1 -maxdepth 1 ! -name recordings -exec rm -rf {} + 2>/dev/null || true
+    say "removed the kit; recordings kept in /var/lib/kit/recordings (--purge-recordings removes them)"
+  fi
+}
+
 main() {
-  local dev=0 run=0
+  local dev=0 run=0 uninstall=0 purge=0
   for arg in "$@"; do
     case "$arg" in
       --dev) dev=1 ;;
       --run) run=1 ;;
-      -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+      --uninstall) uninstall=1 ;;
+      --purge-recordings) purge=1 ;;
+      -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
       *) die "unknown option $arg (see --help)" ;;
     esac
   done
-  [ "$dev" -eq 1 ] || die "the Raspberry Pi installation is not in this release yet; use --dev"
+  if [ "$uninstall" -eq 1 ]; then
+    uninstall_pi "$purge"
+    return
+  fi
+  if [ "$dev" -eq 0 ]; then
+    install_pi
+    return
+  fi
   install_packages "${DEV_PACKAGES[@]}"
   setup_venv
   sim_config
