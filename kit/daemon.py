@@ -30,6 +30,7 @@ from kit.store import Store
 log = logging.getLogger(__name__)
 
 COUNTDOWN_SECONDS = 3.0
+MIC_MISSING = "The microphone is unplugged: the stream goes on without sound. Plug it back in."
 HEALTH_EVERY_S = 5.0
 
 
@@ -144,6 +145,8 @@ class Conductor:
                 "ffmpeg_pid": session.supervisor.pid,
                 **stats,
             }
+            if stats.get("microphone") == "missing":
+                out["warnings"] = [MIC_MISSING]
         elif last_session:
             out["last_session"] = last_session
         return out
@@ -307,19 +310,19 @@ class Conductor:
         folder = naming.session_dir(cfg.recording.dir, cfg.broadcast.title)
         folder.mkdir(parents=True, exist_ok=True)
         session_id = self._p.store.begin(cfg.broadcast.title, folder)
-        audio = self._p.audio.feed()
         encode = pipeline.Encode(
             self._p.encoder, cfg.stream.width, cfg.stream.height, cfg.stream.fps,
             cfg.stream.bitrate_kbps, cfg.stream.audio_bitrate_kbps,
             cfg.stream.keyframe_seconds, cfg.stream.x264_preset,
         )  # fmt: skip
 
-        def spec_for(feed: VideoFeed, first_segment: int) -> Spec:
+        def spec_for(feed: VideoFeed, first_segment: int, silent: bool = False) -> Spec:
             outputs = pipeline.Outputs(
                 folder / "part-%04d.mp4", cfg.recording.segment_seconds, first_segment, dest,
                 cfg.stream.ca_file if cfg.stream.tls_verify else None,
             )  # fmt: skip
-            return Spec(feed, audio, encode, outputs)
+            sound = pipeline.AudioFeed("silence") if silent else self._p.audio.feed()
+            return Spec(feed, sound, encode, outputs)
 
         sup: Supervisor
 
@@ -333,6 +336,7 @@ class Conductor:
             on_event=on_event,
             secrets=pipeline.secret_forms(dest),
             ffmpeg_bin=self._p.ffmpeg_bin,
+            mic_available=self._p.audio.available,
         )
         with self._lock:
             self._session = _Session(

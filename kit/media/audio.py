@@ -58,11 +58,17 @@ class AlsaMicrophone:
         return AudioFeed("alsa", device=self.device())
 
     def available(self) -> bool:
+        """Whether the device is there now (a USB mic can be unplugged at any time)."""
+        from kit.media.mic import card_of
+
         try:
-            self.device()
+            name = self.device()
         except MicrophoneError:
             return False
-        return True
+        card = card_of(name)
+        if card is None:
+            return True  # a plugin PCM: only opening it would tell
+        return (self._proc / (f"card{card}" if card.isdigit() else card)).exists()
 
 
 def first_usb_capture_card(proc_asound: Path = Path("/proc/asound")) -> str | None:

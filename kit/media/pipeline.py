@@ -56,7 +56,8 @@ class VideoFeed:
 class AudioFeed:
     """The microphone (an ALSA capture device) or, in simulation, a tone."""
 
-    kind: Literal["alsa", "tone"]
+    # "silence" stands in for a microphone unplugged while live.
+    kind: Literal["alsa", "tone", "silence"]
     device: str = ""
     frequency: int = 440
 
@@ -195,6 +196,9 @@ def _audio_input(a: AudioFeed) -> ffmpeg.nodes.FilterableStream:
     if a.kind == "tone":
         # -re paces the generated tone at real time, as a microphone would be.
         spec = f"sine=frequency={a.frequency}:sample_rate={AUDIO_RATE}"
+        return ffmpeg.input(spec, f="lavfi", re=None).audio
+    if a.kind == "silence":
+        spec = f"anullsrc=sample_rate={AUDIO_RATE}:channel_layout=stereo"
         return ffmpeg.input(spec, f="lavfi", re=None).audio
     return ffmpeg.input(a.device, f="alsa", thread_queue_size=1024).audio
 

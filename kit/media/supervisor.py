@@ -42,6 +42,14 @@ from kit.secret import redact
 log = logging.getLogger(__name__)
 
 SEGMENT_GLOB = "part-*.mp4"
+MIC_POLL_S = 2.0
+
+
+class _Restart:
+    """Returned by a run that ended on purpose, to be restarted at once (no backoff)."""
+
+
+RESTART_NOW = _Restart()
 FSYNC_EVERY_S = 2.0
 BITRATE_WINDOW_S = 6.0
 
@@ -60,6 +68,7 @@ class Stats:
     segments: int = 0
     last_error: str = ""
     push: str = "connecting"
+    microphone: str = "ok"  # "missing": unplugged while live, streaming silence
 
 
 class Supervisor:
@@ -77,6 +86,7 @@ class Supervisor:
         max_quick_failures: int = 4,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        mic_available: Callable[[], bool] = lambda: True,
     ) -> None:
         self._camera = camera
         self._spec_for = spec_for
@@ -89,6 +99,9 @@ class Supervisor:
         self._max_quick = max_quick_failures
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._mic_available = mic_available
+        # True while the microphone is gone: ffmpeg runs on silence meanwhile.
+        self._silent = False
         self._stop = threading.Event()
         # Written to by stop() so the watch loop wakes at once, not at its next tick.
         self._wake_r, self._wake_w = os.pipe()
@@ -140,8 +153,12 @@ class Supervisor:
                 result = self._run_once(tracker)
                 if self._stop.is_set():
                     break
+                if result is RESTART_NOW:
+                    for ev in tracker.restarted(self._clock()):
+                        self._emit(ev, tracker)
+                    continue
                 if result is not None:
-                    outcome = result
+                    outcome = result  # type: ignore[assignment]
                     break
                 quick_failures = quick_failures + 1 if self._clock() - started < 30 else 1
                 if quick_failures >= self._max_quick:
@@ -166,13 +183,17 @@ class Supervisor:
                 self._wake_r = self._wake_w = -1
             self._on_event(outcome)
 
-    def _run_once(self, tracker: PushTracker) -> Event | None:
-        """Run ffmpeg once. Returns an event that ends the broadcast, or None to restart."""
+    def _run_once(self, tracker: PushTracker) -> Event | _Restart | None:
+        """Run ffmpeg once: an event that ends the broadcast, RESTART_NOW, or None (backoff)."""
         try:
             feed = self._camera.start_feed()
         except CameraError as e:
             return Failed(Failure.CAMERA, str(e))
-        spec = self._spec_for(feed, next_segment_number(self._dir))
+        first = next_segment_number(self._dir)
+        if self._silent:
+            spec = self._spec_for(feed, first, silent=True)  # type: ignore[call-arg]
+        else:
+            spec = self._spec_for(feed, first)
         argv = pipeline.build(spec, self._ffmpeg)
         log.info(
             "starting ffmpeg (%s, %dx%d@%d, %d kb/s)",
@@ -198,7 +219,9 @@ class Supervisor:
             self._camera.stop_feed()
             self.pid = None
 
-    def _watch(self, proc: subprocess.Popen[bytes], tracker: PushTracker) -> Event | None:
+    def _watch(
+        self, proc: subprocess.Popen[bytes], tracker: PushTracker
+    ) -> Event | _Restart | None:
         assert proc.stdout is not None and proc.stderr is not None
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ, "progress")
@@ -213,6 +236,8 @@ class Supervisor:
         segment: Path | None = None
         mic_error = ""
         stop_sent_at: float | None = None
+        restart = False  # ended on purpose to switch between the mic and silence
+        last_mic_poll = now
         open_streams = 2
         while open_streams:
             for key, _ in sel.select(timeout=0.5):
@@ -254,7 +279,19 @@ class Supervisor:
                 fsync_path(segment)
                 last_sync = now
             if stop_sent_at is None:
-                if self._stop.is_set():
+                if self._silent and now - last_mic_poll >= MIC_POLL_S:
+                    last_mic_poll = now
+                    if self._mic_available():
+                        log.info("the microphone is back: switching to it")
+                        self._set_mic(silent=False)
+                        restart = True
+                if mic_error and tracker.ever_up and not self._silent:
+                    # Unplugged while live: the stream goes on with silence
+                    # rather than ending, and the mic is taken back when it returns.
+                    log.warning("microphone lost (%s): streaming silence meanwhile", mic_error)
+                    self._set_mic(silent=True)
+                    mic_error, restart = "", True
+                if self._stop.is_set() or restart:
                     stop_sent_at = now
                     with contextlib.suppress(ProcessLookupError):
                         proc.send_signal(signal.SIGINT)
@@ -274,9 +311,23 @@ class Supervisor:
         proc.wait()
         if segment is not None:
             fsync_path(segment)
-        if mic_error and not self._stop.is_set():
+        if self._stop.is_set():
+            return None
+        if mic_error and tracker.ever_up and not self._silent:
+            # ffmpeg could not open the mic after the stream had been up.
+            log.warning("microphone lost (%s): streaming silence meanwhile", mic_error)
+            self._set_mic(silent=True)
+            return RESTART_NOW
+        if restart:
+            return RESTART_NOW
+        if mic_error:
             return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
         return None
+
+    def _set_mic(self, silent: bool) -> None:
+        self._silent = silent
+        with self._lock:
+            self._stats.microphone = "missing" if silent else "ok"
 
     def _end(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:

@@ -38,3 +38,21 @@ def test_no_microphone_says_what_to_do(tmp_path: Path) -> None:
     assert mic.available() is False
     with pytest.raises(MicrophoneError, match="plug one in"):
         mic.device()
+
+
+@pytest.mark.parametrize(
+    ("device", "present"),
+    [
+        ("hw:CARD=Device,DEV=0", True),
+        ("plughw:CARD=Gone,DEV=0", False),
+        ("hw:3,0", True),
+        ("hw:7,0", False),
+        ("default", True),
+    ],
+)
+def test_a_configured_device_is_available_only_while_its_card_is_there(
+    tmp_path: Path, device: str, present: bool
+) -> None:
+    card(tmp_path, 3, "Device", usb=True, capture=True)
+    (tmp_path / "Device").symlink_to("card3")  # as /proc/asound has it
+    assert AlsaMicrophone(device, proc_asound=tmp_path).available() is present
