@@ -12,12 +12,14 @@ from typing import Any
 from kit import sdnotify
 from kit.api.app import WebServer, create_app
 from kit.api.auth import ensure_token
+from kit.api.web import WebDeps
 from kit.config import Config
 from kit.daemon import Conductor, Parts
 from kit.hw.gpio import Panel
 from kit.media import encoders
 from kit.media.audio import AlsaMicrophone, AudioSource, Tone
 from kit.media.camera import CameraSource, TestPatternCamera
+from kit.settings import Settings
 from kit.store import Store
 
 log = logging.getLogger("kit")
@@ -41,10 +43,39 @@ def build_sources(cfg: Config, simulate: bool) -> tuple[CameraSource, AudioSourc
 
         s = cfg.stream
         return TestPatternCamera(s.width, s.height, s.fps), Tone(), MockFactory()
-    raise SystemExit(
-        "kit: the Raspberry Pi camera backend is not available in this build; "
-        "run with --simulate to use a test pattern"
-    )
+    from kit.media.camera import CameraError
+    from kit.media.picam import PiCamera
+
+    s, c = cfg.stream, cfg.camera
+    try:
+        camera = PiCamera(
+            s.width,
+            s.height,
+            s.fps,
+            mount=c.mount,  # type: ignore[arg-type]
+            hflip=c.hflip,
+            vflip=c.vflip,
+        )
+    except CameraError as e:
+        raise SystemExit(f"kit: {e} (or run with --simulate for a test pattern)") from None
+    # gpiozero's default pin factory: lgpio on Bookworm, which works on a Pi 5.
+    return camera, AlsaMicrophone(cfg.audio.device), None
+
+
+def read_health() -> dict[str, Any]:
+    """The page's health figures; None where this machine cannot tell (shown as "—")."""
+    from kit.hw import health
+
+    return {"temperature_c": health.read_temperature(), "wifi_dbm": None}
+
+
+def snapshot_source(simulate: bool) -> Any:
+    """The preview frame for the page: the test pattern in simulation; none yet on a Pi."""
+    if simulate:
+        from kit.api.preview import TestPatternSnapshot
+
+        return TestPatternSnapshot()
+    return None
 
 
 def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
@@ -57,6 +88,9 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
     if isinstance(audio, AlsaMicrophone) and not audio.available():
         log.warning("no microphone found yet; the pre-flight check will say so")
     store = Store(cfg.state.dir / "kit.db")
+    settings = Settings(cfg, cfg.state.dir)
+    if settings.warning:
+        log.warning("%s", settings.warning)
     encoder = encoders.choose(cfg.stream.encoder)
 
     conductor: Conductor | None = None
@@ -72,8 +106,12 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
     panel = Panel(cfg.gpio, on_press, on_hold, pin_factory=pin_factory)
     web: WebServer | None = None
     try:
-        conductor = Conductor(Parts(cfg, camera, audio, panel, store, encoder))
-        app = create_app(conductor, token, panel.simulate_press if simulate else None)
+        parts = Parts(cfg, camera, audio, panel, store, encoder, settings=settings.current)
+        conductor = Conductor(parts)
+        web_deps = WebDeps(
+            settings, store, cfg.state.dir, health=read_health, snapshot=snapshot_source(simulate)
+        )
+        app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)
         web = WebServer(app, cfg.web.host, cfg.web.port)
         stop = threading.Event()
 

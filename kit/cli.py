@@ -132,6 +132,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(r["status"] == "fail" for r in results) else 0
 
 
+def cmd_passwd(args: argparse.Namespace) -> int:
+    """Reset the page's password from the Pi's shell; every open session ends."""
+    import getpass
+
+    from kit.api import auth
+
+    state_dir = _load(args).state.dir
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password for the kit's page: ")
+        again = getpass.getpass("The same again: ")
+    else:  # scripted: two lines on stdin
+        lines = [*sys.stdin.read().splitlines(), "", ""]
+        password, again = lines[0], lines[1] or lines[0]
+    problem = auth.check_new_password(password, again)
+    if problem:
+        print(f"kit: the password {problem}; nothing changed", file=sys.stderr)
+        return 2
+    try:
+        auth.set_password(state_dir, password)
+    except PermissionError:
+        print(f"kit: cannot write in {state_dir}: run this with sudo", file=sys.stderr)
+        return 1
+    print("password set; everyone logged in on the page must log in again")
+    return 0
+
+
 def cmd_relay_off(args: argparse.Namespace) -> int:
     """Force the ring-light relay off; the service runs this after the daemon stops,
     however it stopped (even killed), so the light never stays on."""
@@ -192,6 +218,9 @@ def parser() -> argparse.ArgumentParser:
     c = command("check", "run the pre-flight checks")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_check)
+
+    c = command("passwd", "set a new password for the phone page")
+    c.set_defaults(func=cmd_passwd)
 
     c = command("relay-off", "switch the ring-light relay off (used by the service)")
     c.set_defaults(func=cmd_relay_off)

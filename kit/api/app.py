@@ -1,21 +1,28 @@
 """The JSON API the CLI and the phone page use. Routes call the conductor, never hardware.
 
-Every route needs ``Authorization: Bearer <token>``; without it the answer is
-401 and nothing changes. Served by waitress (a production WSGI server), never
-by Flask's development server.
+Two ways in, to the same routes: the CLI sends ``Authorization: Bearer <token>``
+(the token file is readable only by the kit's user); the phone page has a
+signed session cookie (HttpOnly, SameSite=Strict) and sends its CSRF token with
+every request that changes anything. Without either, /api/ answers 401 and a
+page redirects to the login; nothing changes. Served by waitress (a production
+WSGI server), never by Flask's development server.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from kit.api import auth
 from kit.api.auth import bearer_ok
+from kit.api.web import WebDeps
 from kit.machine import ON_AIR_STATES, READY_STATES, Ev, State
 
 log = logging.getLogger(__name__)
@@ -29,21 +36,69 @@ class ConductorAPI:
     def submit(self, event: Ev) -> None: ...
     def status(self) -> dict[str, Any]: ...
     def run_checks(self) -> list[Any]: ...
+    def wait_for_change(self, version: int, timeout: float) -> int: ...
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Everything the page loads comes from the kit itself (a phone on the kit's own
+# hotspot has no internet, and a page that calls no other host leaks nothing).
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def create_app(
     conductor: ConductorAPI,
     token: str,
     simulate_press: Callable[[float], None] | None = None,
+    web: WebDeps | None = None,
 ) -> Flask:
+    """The API alone (``web`` None: token only), or the API and the phone page."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    if web is not None:
+        from kit.api.web import blueprint
+
+        app.secret_key = auth.ensure_secret_key(web.state_dir)
+        app.config |= {
+            "SESSION_COOKIE_NAME": "kit_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Strict",
+            "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        }
+        app.register_blueprint(blueprint(conductor, web))
 
     @app.before_request
     def _authenticate() -> Any:
-        if not bearer_ok(request.headers.get("Authorization"), token):
+        if bearer_ok(request.headers.get("Authorization"), token):
+            return None  # the CLI: the token is the proof, no cookie, no CSRF
+        if web is None:
             return jsonify(error="unauthorized: use the kit's API token"), 401
+        from kit.api.web import is_public
+
+        logged_in = session.get("auth") is not None and hmac.compare_digest(
+            str(session.get("auth")), str(auth.password_generation(web.state_dir))
+        )
+        if not (logged_in or is_public(request.endpoint)):
+            if request.path.startswith("/api/") or request.path == "/events":
+                return jsonify(error="unauthorized: log in on the page or use the API token"), 401
+            return redirect(url_for("web.login"))
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf", "")
+            expected = session.get("csrf")
+            if not expected or not hmac.compare_digest(str(sent), str(expected)):
+                return jsonify(error="refused: missing or wrong CSRF token; reload the page"), 403
         return None
+
+    @app.after_request
+    def _headers(resp: Any) -> Any:
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        if resp.mimetype == "text/html":
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Any:
@@ -102,12 +157,18 @@ def create_app(
 class WebServer:
     """waitress in a background thread; ``close`` stops it."""
 
+    # Each phone with the home page open holds one thread with its live-update
+    # stream (ended after SSE_MAX_S, then the browser reconnects); 16 leaves room
+    # for a handful of phones and the CLI. Threads idle cost only their stack.
+    THREADS = 16
+
     def __init__(self, app: Flask, host: str, port: int) -> None:
         from waitress.server import create_server
 
         self._server = create_server(
-            app, host=host, port=port, threads=4, ident="kit", clear_untrusted_proxy_headers=True
-        )
+            app, host=host, port=port, threads=self.THREADS, ident="kit",
+            clear_untrusted_proxy_headers=True,
+        )  # fmt: skip
         self.port = self._server.effective_port  # type: ignore[union-attr]
         self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
 

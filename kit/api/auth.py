@@ -41,3 +41,133 @@ def bearer_ok(header: str | None, token: str) -> bool:
     if not header or not header.startswith("Bearer "):
         return False
     return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), token.encode())
+
+
+# -- the page's password and sessions ------------------------------------------------
+
+PASSWORD_FILE = "web-password"
+SECRET_KEY_FILE = "web-secret"
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+# scrypt at n=2**14, r=8 needs 16 MB and about 50 ms on a PC (a few hundred on a Pi).
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def check_new_password(password: str, again: str | None = None) -> str | None:
+    """What is wrong with a new password, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    if again is not None and not hmac.compare_digest(password.encode(), again.encode()):
+        return "the two passwords differ"
+    return None
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    import hashlib
+
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 2**20, dklen=32)
+
+
+def set_password(state_dir: Path, password: str) -> None:
+    """Store a salted scrypt hash (mode 0600). A new ``generation`` ends every session."""
+    import json
+
+    problem = check_new_password(password)
+    if problem:
+        raise ValueError(f"the password {problem}")
+    salt = secrets.token_bytes(16)
+    record = {
+        **_SCRYPT,
+        "salt": salt.hex(),
+        "hash": _scrypt(password, salt, **_SCRYPT).hex(),
+        "generation": secrets.token_hex(8),
+    }
+    write_atomic(state_dir / PASSWORD_FILE, json.dumps(record) + "\n", mode=0o600)
+
+
+def _password_record(state_dir: Path) -> dict[str, object] | None:
+    import json
+
+    try:
+        record = json.loads((state_dir / PASSWORD_FILE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        # A damaged file must not open the kit to anyone: treat it as a set password
+        # that matches nothing; `kit passwd` repairs it.
+        return {"broken": True, "generation": "broken"}
+    return record if isinstance(record, dict) else {"broken": True, "generation": "broken"}
+
+
+def password_is_set(state_dir: Path) -> bool:
+    return _password_record(state_dir) is not None
+
+
+def password_generation(state_dir: Path) -> str | None:
+    record = _password_record(state_dir)
+    return None if record is None else str(record.get("generation", ""))
+
+
+def verify_password(state_dir: Path, password: str) -> bool:
+    record = _password_record(state_dir)
+    if record is None or record.get("broken"):
+        return False
+    try:
+        salt = bytes.fromhex(str(record["salt"]))
+        expected = bytes.fromhex(str(record["hash"]))
+        n, r, p = (int(record[k]) for k in ("n", "r", "p"))  # type: ignore[call-overload]
+        got = _scrypt(password[:MAX_PASSWORD_LENGTH], salt, n, r, p)
+    except (KeyError, ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def ensure_secret_key(state_dir: Path) -> bytes:
+    """The key that signs session cookies: made at first start, kept (0600)."""
+    path = state_dir / SECRET_KEY_FILE
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) >= 32:
+            return key
+    except (FileNotFoundError, ValueError):
+        pass
+    key = secrets.token_bytes(32)
+    write_atomic(path, key.hex() + "\n", mode=0o600)
+    return key
+
+
+class LoginLimiter:
+    """Failed logins per client address: after ``attempts`` failures, locked for a while.
+
+    The lock doubles with each further failure (60 s, 120 s, ... up to 15 min); a
+    success clears the address's record.
+    """
+
+    def __init__(self, attempts: int = 5, lock_s: float = 60.0, max_lock_s: float = 900.0) -> None:
+        import threading
+
+        self._attempts, self._lock_s, self._max = attempts, lock_s, max_lock_s
+        self._failures: dict[str, tuple[int, float]] = {}  # ip -> (count, locked until)
+        self._mutex = threading.Lock()
+
+    def retry_after(self, ip: str, now: float) -> int:
+        """Seconds until ``ip`` may try again (0: now)."""
+        with self._mutex:
+            _, until = self._failures.get(ip, (0, 0.0))
+        return max(0, int(until - now + 0.999))
+
+    def failed(self, ip: str, now: float) -> None:
+        with self._mutex:
+            count, until = self._failures.get(ip, (0, 0.0))
+            count += 1
+            if count >= self._attempts:
+                until = now + min(self._max, self._lock_s * 2 ** (count - self._attempts))
+            self._failures[ip] = (count, until)
+            if len(self._failures) > 10000:  # a flood of addresses: forget the oldest
+                self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, ip: str) -> None:
+        with self._mutex:
+            self._failures.pop(ip, None)

@@ -1,0 +1,453 @@
+"""The phone page: server-rendered forms plus a little plain JS, templates under web/.
+
+Routes call the conductor, the settings and the store, never hardware. Every
+value is validated on the server (kit.settings, kit.destination); a refused
+form is shown again with the message next to its field and nothing saved.
+Secrets go back to the browser only masked (last 4 characters).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+
+import kit
+from kit.api import auth, connection, history
+from kit.api.presets import BY_ID, PRESETS, split_paste
+from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
+from kit.store import Store
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "sv")
+SSE_MAX_S = 300.0  # the browser's EventSource reconnects by itself
+SSE_HEARTBEAT_S = 15.0
+# States whose figures change without an event (timers, bitrate): sent each second.
+TICKING = {"checking", "countdown", "connecting", "live", "reconnecting", "stopping"}
+VIDEO_PRESETS = {"720x1280": (720, 1280), "1080x1920": (1080, 1920)}
+FPS_CHOICES = (24, 25, 30)
+
+
+def web_root() -> Path:
+    """web/ next to the kit package (a source checkout or an editable install), or
+    $KIT_WEB_ROOT, or <prefix>/share/kit/web (a wheel's data files)."""
+    env = os.environ.get("KIT_WEB_ROOT")
+    if env:
+        return Path(env)
+    beside = Path(kit.__file__).resolve().parent.parent / "web"
+    if (beside / "templates").is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "kit" / "web"
+
+
+@dataclass
+class WebDeps:
+    """What the page needs, built by the composition root."""
+
+    settings: Settings
+    store: Store
+    state_dir: Path
+    # {"temperature_c": float|None, "wifi_dbm": int|None}; None values show as "—".
+    health: Callable[[], dict[str, Any]] = dict
+    # One JPEG of the camera for framing, or None when the camera cannot give one.
+    snapshot: Callable[[], bytes | None] | None = None
+    root: Path = field(default_factory=web_root)
+    clock: Callable[[], float] = time.monotonic
+    sse_max_s: float = SSE_MAX_S
+    limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
+
+
+class Catalogue:
+    """One JSON file of strings per language; English fills any gap."""
+
+    def __init__(self, folder: Path) -> None:
+        self._strings = {
+            lang: json.loads((folder / f"{lang}.json").read_text(encoding="utf-8"))
+            for lang in LANGUAGES
+        }
+
+    def get(self, lang: str, key: str, **values: Any) -> str:
+        text = self._strings.get(lang, {}).get(key) or self._strings["en"].get(key, key)
+        return text.format(**values) if values else text
+
+    def client(self, lang: str) -> dict[str, str]:
+        """The strings the page's script needs (keys starting with 'js.')."""
+        return {
+            k: self.get(lang, k) for k in self._strings["en"] if k.startswith(("js.", "state."))
+        }
+
+
+def public_status(st: dict[str, Any]) -> dict[str, Any]:
+    """The conductor's status without what the page must not see (pids, paths)."""
+    hidden = {"ffmpeg_pid", "recording", "light"}
+    out = {k: v for k, v in st.items() if k not in hidden}
+    if isinstance(out.get("last_session"), dict):
+        out["last_session"] = {k: v for k, v in out["last_session"].items() if k != "recording"}
+    return out
+
+
+class Health:
+    """The health figures, read at most every few seconds however many phones watch."""
+
+    def __init__(self, read: Callable[[], dict[str, Any]], recordings: Callable[[], Path]) -> None:
+        self._read, self._recordings = read, recordings
+        self._lock = threading.Lock()
+        self._at = -1e9
+        self._value: dict[str, Any] = {}
+
+    def get(self, now: float) -> dict[str, Any]:
+        with self._lock:
+            if now - self._at > 5:
+                value: dict[str, Any] = {"temperature_c": None, "wifi_dbm": None}
+                try:
+                    value |= self._read()
+                except Exception:  # a health reader must never break the page
+                    log.warning("reading the health figures failed", exc_info=True)
+                try:
+                    value["disk_free_mb"] = shutil.disk_usage(self._recordings()).free // 2**20
+                except OSError:
+                    value["disk_free_mb"] = None
+                self._value, self._at = value, now
+            return dict(self._value)
+
+
+def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
+    root = deps.root
+    bp = Blueprint("web", __name__, template_folder=str(root / "templates"))
+    strings = Catalogue(root / "i18n")
+    health = Health(deps.health, lambda: deps.settings.current().recording.dir)
+
+    def lang() -> str:
+        return request.accept_languages.best_match(LANGUAGES) or "en"
+
+    def t(key: str, **values: Any) -> str:
+        return strings.get(lang(), key, **values)
+
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return str(session["csrf"])
+
+    @bp.app_context_processor
+    def _context() -> dict[str, Any]:
+        return {
+            "t": t,
+            "lang": lang(),
+            "csrf_token": csrf_token,
+            "logged_in": bool(session.get("auth")),
+            "settings_warning": deps.settings.warning,
+            "js_strings": strings.client(lang()),
+        }
+
+    def page(template: str, code: int = 200, **values: Any) -> Response:
+        html = render_template(template, **values)
+        return Response(html, code, mimetype="text/html")
+
+    # -- static files --------------------------------------------------------------
+
+    @bp.get("/static/<path:name>")
+    def static(name: str) -> Response:
+        resp = send_from_directory(root / "static", name, max_age=3600)
+        return resp
+
+    # -- first run, login, logout -------------------------------------------------
+
+    @bp.route("/setup", methods=["GET", "POST"])
+    def setup() -> Any:
+        if auth.password_is_set(deps.state_dir):
+            return redirect(url_for("web.login"))
+        error = ""
+        if request.method == "POST":
+            pw, again = request.form.get("password", ""), request.form.get("again", "")
+            problem = auth.check_new_password(pw, again)
+            if problem is None:
+                auth.set_password(deps.state_dir, pw)
+                _log_in()
+                return redirect(url_for("web.home"))
+            error = t("auth.password_problem", problem=problem)
+        return page("setup.html", 400 if error else 200, error=error,
+                    min_length=auth.MIN_PASSWORD_LENGTH)  # fmt: skip
+
+    def _log_in() -> None:
+        session.clear()
+        session.permanent = True
+        session["auth"] = auth.password_generation(deps.state_dir)
+        session["csrf"] = secrets.token_urlsafe(32)
+
+    @bp.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if not auth.password_is_set(deps.state_dir):
+            return redirect(url_for("web.setup"))
+        error, code = "", 200
+        if request.method == "POST":
+            ip = request.remote_addr or "?"
+            now = deps.clock()
+            wait = deps.limiter.retry_after(ip, now)
+            if wait:
+                error, code = t("auth.too_many", seconds=wait), 429
+            elif auth.verify_password(deps.state_dir, request.form.get("password", "")):
+                deps.limiter.succeeded(ip)
+                _log_in()
+                return redirect(url_for("web.home"))
+            else:
+                deps.limiter.failed(ip, now)
+                wait = deps.limiter.retry_after(ip, now)
+                error = t("auth.too_many", seconds=wait) if wait else t("auth.wrong_password")
+                code = 429 if wait else 401
+        return page("login.html", code, error=error)
+
+    @bp.post("/logout")
+    def logout() -> Any:
+        session.clear()
+        return redirect(url_for("web.login"))
+
+    # -- home and live updates ----------------------------------------------------
+
+    def live_status() -> dict[str, Any]:
+        st = public_status(conductor.status())
+        known = {k: v for k, v in (st.get("health") or {}).items() if v is not None}
+        return {**st, "health": {**health.get(deps.clock()), **known}}
+
+    @bp.get("/")
+    def home() -> Any:
+        return page("home.html", status=live_status())
+
+    @bp.get("/events")
+    def events() -> Response:
+        deadline = deps.clock() + deps.sse_max_s
+
+        def stream() -> Iterator[str]:
+            version = -1
+            last_sent = deps.clock()
+            yield "retry: 2000\n\n"
+            while deps.clock() < deadline:
+                st = live_status()
+                ticking = st["state"] in TICKING
+                if st["version"] != version or ticking:
+                    version = st["version"]
+                    last_sent = deps.clock()
+                    yield f"data: {json.dumps(st)}\n\n"
+                elif deps.clock() - last_sent >= SSE_HEARTBEAT_S:
+                    last_sent = deps.clock()
+                    yield ": heartbeat\n\n"
+                conductor.wait_for_change(version, 1.0 if ticking else SSE_HEARTBEAT_S)
+
+        return Response(
+            stream(),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    # -- destination -------------------------------------------------------------
+
+    def destination_view(errors: dict[str, str], form: dict[str, str], note: str = "",
+                         note_ok: bool = True, code: int = 200) -> Response:  # fmt: skip
+        cfg = deps.settings.current()
+        chosen = form.get("preset") or deps.settings.page()["preset"]
+        return page(
+            "destination.html", code,
+            presets=PRESETS, preset=BY_ID.get(chosen, BY_ID["custom"]),
+            server=form.get("server", cfg.stream.server),
+            key_masked=cfg.stream.key.masked(), errors=errors, note=note, note_ok=note_ok,
+        )  # fmt: skip
+
+    @bp.get("/destination")
+    def destination() -> Any:
+        return destination_view({}, {})
+
+    @bp.post("/destination")
+    def destination_save() -> Any:
+        preset = request.form.get("preset", "custom")
+        if preset not in BY_ID:
+            return destination_view({"preset": t("destination.unknown_preset")}, {}, code=400)
+        server, key = split_paste(
+            request.form.get("server", ""), request.form.get("key", ""), preset
+        )
+        changes: dict[str, Any] = {"stream.server": server}
+        if key:  # an empty key field keeps the saved key
+            changes["stream.key"] = key
+        try:
+            deps.settings.update(changes, {"preset": preset})
+        except SettingsError as e:
+            return destination_view(e.fields, {"server": server, "preset": preset}, code=400)
+        return destination_view({}, {}, note=t("saved"))
+
+    @bp.post("/destination/test")
+    def destination_test() -> Any:
+        cfg = deps.settings.current()
+        ca = cfg.stream.ca_file if cfg.stream.tls_verify else None
+        ok, message = connection.test_server(cfg.stream.server, ca)
+        return destination_view({}, {}, note=message, note_ok=ok)
+
+    # -- title and keywords ---------------------------------------------------------
+
+    def broadcast_view(errors: dict[str, str], form: dict[str, str], note: str = "",
+                       code: int = 200) -> Response:  # fmt: skip
+        cfg, pg = deps.settings.current(), deps.settings.page()
+        return page(
+            "broadcast.html", code,
+            title=form.get("title", cfg.broadcast.title),
+            hashtags=form.get("hashtags", pg["hashtags"]),
+            keywords=form.get("keywords", "\n".join(pg["keywords"])),
+            keyword_count=len(pg["keywords"]), errors=errors, note=note,
+        )  # fmt: skip
+
+    @bp.get("/broadcast")
+    def broadcast() -> Any:
+        return broadcast_view({}, {})
+
+    @bp.post("/broadcast")
+    def broadcast_save() -> Any:
+        form = {k: request.form.get(k, "") for k in ("title", "hashtags", "keywords")}
+        title = form["title"].strip()
+        errors: dict[str, str] = {}
+        page_values: dict[str, Any] = {}
+        for name, parse in (("hashtags", parse_hashtags), ("keywords", parse_keywords)):
+            try:
+                parsed = parse(form[name])
+                page_values[name] = " ".join(parsed) if name == "hashtags" else parsed
+            except SettingsError as e:
+                errors |= e.fields
+        if not errors:
+            try:
+                deps.settings.update({"broadcast.title": title}, page_values)
+            except SettingsError as e:
+                errors |= e.fields
+        if errors:
+            return broadcast_view(errors, form, code=400)
+        return broadcast_view({}, {}, note=t("saved"))
+
+    # -- picture and sound ---------------------------------------------------------
+
+    def picture_view(errors: dict[str, str], note: str = "", code: int = 200) -> Response:
+        s = deps.settings.current().stream
+        return page(
+            "picture.html", code,
+            video=f"{s.width}x{s.height}", fps=s.fps, bitrate=s.bitrate_kbps,
+            device=deps.settings.current().audio.device, presets=VIDEO_PRESETS,
+            fps_choices=FPS_CHOICES, errors=errors, note=note,
+            has_snapshot=deps.snapshot is not None,
+        )  # fmt: skip
+
+    @bp.get("/picture")
+    def picture() -> Any:
+        return picture_view({})
+
+    @bp.post("/picture")
+    def picture_save() -> Any:
+        errors: dict[str, str] = {}
+        video = request.form.get("video", "")
+        if video not in VIDEO_PRESETS:
+            errors["stream.width"] = t("picture.bad_video")
+        values: dict[str, Any] = {"audio.device": request.form.get("device", "").strip()}
+        for name, key in (("fps", "stream.fps"), ("bitrate", "stream.bitrate_kbps")):
+            raw = request.form.get(name, "").strip()
+            if not raw.isdigit() or len(raw) > 6:
+                errors[key] = t("not_a_number")
+            else:
+                values[key] = int(raw)
+        if not errors:
+            width, height = VIDEO_PRESETS[video]
+            try:
+                deps.settings.update({**values, "stream.width": width, "stream.height": height})
+            except SettingsError as e:
+                errors |= e.fields
+        if errors:
+            return picture_view(errors, code=400)
+        return picture_view({}, note=t("saved"))
+
+    @bp.get("/snapshot.jpg")
+    def snapshot() -> Any:
+        if deps.snapshot is None or conductor.status()["state"] not in ("idle",):
+            abort(404)
+        jpeg = deps.snapshot()
+        if jpeg is None:
+            abort(404)
+        return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    # -- checks --------------------------------------------------------------------
+
+    @bp.get("/checks")
+    def checks_page() -> Any:
+        return page("checks.html", results=[r.as_dict() for r in conductor.run_checks()])
+
+    # -- recordings ----------------------------------------------------------------
+
+    def find(session_id: int) -> history.Recording:
+        found = deps.store.session(session_id)
+        if found is None:
+            abort(404)
+        return history.recording(found)
+
+    @bp.get("/recordings")
+    def recordings() -> Any:
+        items = [history.recording(s) for s in deps.store.sessions()]
+        return page("recordings.html", items=items, current=conductor.status().get("session_id"))
+
+    @bp.get("/recordings/<int:session_id>")
+    def report(session_id: int) -> Any:
+        return page("report.html", r=find(session_id))
+
+    @bp.get("/recordings/<int:session_id>/<name>")
+    def download(session_id: int, name: str) -> Any:
+        rec = find(session_id)
+        if name not in {n for n, _ in rec.files}:
+            abort(404)
+        return send_from_directory(rec.session.dir, name, as_attachment=True)
+
+    @bp.post("/recordings/<int:session_id>/delete")
+    def delete(session_id: int) -> Any:
+        rec = find(session_id)
+        if conductor.status().get("session_id") == session_id:
+            return page("recordings.html", 409,
+                        items=[history.recording(s) for s in deps.store.sessions()],
+                        current=session_id, error=t("recordings.busy"))  # fmt: skip
+        history.delete(
+            deps.state_dir / "kit.db", deps.settings.current().recording.dir, rec.session
+        )
+        return redirect(url_for("web.recordings"))
+
+    bp.add_app_template_filter(_clock, "clock")
+    bp.add_app_template_filter(_size, "size")
+    return bp
+
+
+def is_public(endpoint: str | None) -> bool:
+    return endpoint in ("web.login", "web.setup", "web.static")
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return ""

@@ -1,0 +1,57 @@
+"""Settings from the page: validated as a whole, saved atomically (0600), never a crash loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kit.config import from_dict
+from kit.settings import Settings, SettingsError
+
+KEY = "stream-1?expire=1&sign=abcd"
+
+
+def base(tmp: Path):  # type: ignore[no-untyped-def]
+    return from_dict({"state": {"dir": str(tmp)}, "recording": {"dir": str(tmp / "rec")}})
+
+
+def test_a_saved_change_is_in_force_and_survives_a_restart(tmp_path: Path) -> None:
+    s = Settings(base(tmp_path), tmp_path)
+    s.update({"stream.server": "rtmp://h/live/", "stream.key": KEY, "broadcast.title": "Hi 🎉"},
+             {"keywords": ["spam"]})  # fmt: skip
+    assert s.current().stream.key.reveal() == KEY
+    assert (tmp_path / "settings.json").stat().st_mode & 0o777 == 0o600
+    again = Settings(base(tmp_path), tmp_path)
+    assert again.current().broadcast.title == "Hi 🎉" and again.page()["keywords"] == ["spam"]
+    assert again.warning == ""
+
+
+def test_a_bad_value_saves_nothing(tmp_path: Path) -> None:
+    s = Settings(base(tmp_path), tmp_path)
+    with pytest.raises(SettingsError) as e:
+        s.update({"stream.server": "rtmp://h/live/", "stream.key": "bad|key"})
+    assert "stream.key" in e.value.fields and "bad|key" not in str(e.value)
+    with pytest.raises(SettingsError):
+        s.update({"stream.width": 1000})
+    with pytest.raises(SettingsError):
+        s.update({"state.dir": "/tmp"})  # not editable from the page
+    assert not (tmp_path / "settings.json").exists()
+
+
+def test_a_corrupt_file_falls_back_to_the_last_good_copy(tmp_path: Path) -> None:
+    Settings(base(tmp_path), tmp_path).update({"broadcast.title": "Good"})
+    (tmp_path / "settings.json").write_text('{"config": {"broadcast": {"title": ')
+    s = Settings(base(tmp_path), tmp_path)
+    assert s.current().broadcast.title == "Good"
+    assert "last good" in s.warning
+
+
+def test_both_files_bad_means_the_config_file_and_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("\x00garbage")
+    (tmp_path / "settings.good.json").write_text('{"config": {"stream": {"width": 5}}}')
+    s = Settings(base(tmp_path), tmp_path)
+    assert s.current() == base(tmp_path)
+    assert "config file" in s.warning
+    s.update({"broadcast.title": "fixed"})
+    assert s.warning == ""

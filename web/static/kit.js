@@ -1,0 +1,116 @@
+// The page's script: live updates (Server-Sent Events), the live buttons, copy
+// buttons, confirmations. Plain JS, no build step, nothing from another host.
+(function () {
+  "use strict";
+  var me = document.getElementById("kitjs");
+  var csrf = me ? me.getAttribute("data-csrf") : "";
+  var S = JSON.parse(document.getElementById("strings").textContent || "{}");
+  function t(key, values) {
+    var s = S[key] || key;
+    Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
+    return s;
+  }
+  function $(id) { return document.getElementById(id); }
+
+  // Forms and buttons that ask first (End, Delete).
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
+    });
+  });
+
+  // Copy buttons: the Clipboard API needs https or localhost; elsewhere fall back
+  // to selecting the text and execCommand("copy").
+  document.querySelectorAll("[data-copy]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      var field = $(b.getAttribute("data-copy"));
+      var label = b.textContent;
+      function done() { b.textContent = t("js.copied"); setTimeout(function () { b.textContent = label; }, 1500); }
+      function fallback() { field.focus(); field.select(); try { document.execCommand("copy"); done(); } catch (e) { /* selected: the user can copy */ } }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, fallback);
+      } else { fallback(); }
+    });
+  });
+
+  // Title: characters as a person counts them (an emoji is one).
+  var title = $("title"), count = $("title-count");
+  function countTitle() {
+    var n;
+    if (window.Intl && Intl.Segmenter) {
+      n = Array.from(new Intl.Segmenter().segment(title.value)).length;
+    } else { n = Array.from(title.value).length; }
+    count.textContent = t("js.count", { n: n });
+  }
+  if (title && count) { title.addEventListener("input", countTitle); countTitle(); }
+
+  // Destination: the preset's URL shape and the TikTok key reminder.
+  var preset = $("preset");
+  if (preset) {
+    preset.addEventListener("change", function () {
+      var o = preset.options[preset.selectedIndex], server = $("server");
+      $("shape").querySelector("code").textContent = o.getAttribute("data-shape");
+      server.placeholder = o.getAttribute("data-shape");
+      if (o.getAttribute("data-server") && !server.value) server.value = o.getAttribute("data-server");
+      $("tiktok-note").hidden = o.getAttribute("data-expires") !== "1";
+    });
+  }
+
+  // Picture: refresh the preview while the page is open.
+  var snap = $("snapshot");
+  if (snap) {
+    setInterval(function () {
+      if (!document.hidden) snap.src = snap.src.split("?")[0] + "?t=" + Date.now();
+    }, 5000);
+  }
+
+  // Home: state, timer and figures from the kit's event stream.
+  var home = $("home");
+  if (!home) return;
+  var READY = ["idle", "key_rejected", "server_unreachable", "check_failed", "camera_failed", "microphone_failed", "pipeline_failed"];
+  var ONAIR = ["connecting", "live", "reconnecting"];
+  function clock(s) {
+    s = Math.floor(s);
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
+    return h + ":" + (m < 10 ? "0" : "") + m + ":" + (r < 10 ? "0" : "") + r;
+  }
+  function fig(id, v, unit) { $(id).textContent = v === null || v === undefined ? "—" : v + (unit || ""); }
+  function render(st) {
+    home.className = "state-" + st.state;
+    $("state").textContent = t("state." + st.state);
+    $("timer").textContent = st.elapsed_s !== undefined ? clock(st.elapsed_s)
+      : st.countdown_s !== undefined ? Math.ceil(st.countdown_s) : "";
+    $("advice").textContent = st.advice || "";
+    $("title-shown").textContent = st.title || "";
+    $("go").hidden = READY.indexOf(st.state) < 0;
+    $("end").hidden = READY.indexOf(st.state) >= 0;
+    $("mark").hidden = ONAIR.indexOf(st.state) < 0;
+    $("marked").textContent = st.markers ? t("js.marked", { n: st.markers }) : "";
+    var on = st.session_id !== undefined, h = st.health || {};
+    fig("f-bitrate", on ? Math.round(st.bitrate_kbps) : null, " kb/s");
+    fig("f-fps", on ? st.fps.toFixed(1) : null);
+    fig("f-dropped", on ? st.dropped_frames : null);
+    fig("f-reconnects", on ? st.reconnects : null);
+    fig("f-temperature", h.temperature_c, " °C");
+    fig("f-wifi", h.wifi_dbm, " dBm");
+    fig("f-disk", h.disk_free_mb === null || h.disk_free_mb === undefined ? null : (h.disk_free_mb / 1024).toFixed(1), " GB");
+  }
+  render(JSON.parse($("initial").textContent));
+
+  function act(path) {
+    var err = $("action-error");
+    err.hidden = true;
+    fetch(path, { method: "POST", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || r.status); }); })
+      .catch(function (e) { err.textContent = t("js.failed", { error: e.message }); err.hidden = false; });
+  }
+  $("go").addEventListener("click", function () { act("/api/live/start"); });
+  $("end").addEventListener("click", function () {
+    if (window.confirm($("end").getAttribute("data-confirm"))) act("/api/live/stop");
+  });
+  $("mark").addEventListener("click", function () { act("/api/marker"); });
+
+  var events = new EventSource("/events");
+  events.onmessage = function (e) { $("connection").hidden = true; render(JSON.parse(e.data)); };
+  events.onerror = function () { $("connection").hidden = false; };
+})();
