@@ -124,7 +124,7 @@ UNIT="$ROOT/etc/systemd/system/kit.service"
 NM_CONF="$ROOT/etc/NetworkManager/conf.d/90-kit-wifi-powersave.conf"
 PI_PACKAGES=(
   ffmpeg python3 python3-venv python3-dev gcc libasound2-dev alsa-utils
-  ca-certificates qrencode
+  ca-certificates qrencode iw iproute2
 )
 
 os_field() { sed -n "s/^$1=//p" /etc/os-release 2>/dev/null | tr -d '"'; }

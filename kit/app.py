@@ -62,20 +62,58 @@ def build_sources(cfg: Config, simulate: bool) -> tuple[CameraSource, AudioSourc
     return camera, AlsaMicrophone(cfg.audio.device), None
 
 
-def read_health() -> dict[str, Any]:
-    """The page's health figures; None where this machine cannot tell (shown as "—")."""
-    from kit.hw import health
+class HealthReader:
+    """The page's health figures, read at most every few seconds; None where this
+    machine cannot tell (shown as "—")."""
 
-    return {"temperature_c": health.read_temperature(), "wifi_dbm": None}
+    EVERY_S = 5.0
+
+    def __init__(self) -> None:
+        from kit.net.wifi import Wifi
+
+        self._wifi = Wifi()
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, Any]] | None = None
+
+    def __call__(self) -> dict[str, Any]:
+        import time
+
+        from kit.hw import health
+        from kit.net.checks import call_with_timeout
+
+        with self._lock:
+            now = time.monotonic()
+            if self._cached is not None and now - self._cached[0] < self.EVERY_S:
+                return self._cached[1]
+            try:
+                link = call_with_timeout(self._wifi.status, 3.0).as_dict()
+            except Exception:  # a status figure must never break the page
+                log.exception("reading the network status")
+                link = {}
+            figures = {
+                "temperature_c": health.read_temperature(),
+                "wifi_dbm": link.get("signal_dbm"),
+                "network": link,
+            }
+            self._cached = (now, figures)
+            return figures
 
 
-def snapshot_source(simulate: bool) -> Any:
-    """The preview frame for the page: the test pattern in simulation; none yet on a Pi."""
+def snapshot_source(simulate: bool, camera: CameraSource) -> Any:
+    """The preview frame for the page: the test pattern in simulation, else the camera's."""
     if simulate:
         from kit.api.preview import TestPatternSnapshot
 
         return TestPatternSnapshot()
-    return None
+    from kit.media.camera import CameraError
+
+    def from_camera() -> bytes | None:
+        try:
+            return camera.snapshot()  # type: ignore[attr-defined, no-any-return]
+        except CameraError:
+            return None
+
+    return from_camera if hasattr(camera, "snapshot") else None
 
 
 def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
@@ -109,7 +147,11 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
         parts = Parts(cfg, camera, audio, panel, store, encoder, settings=settings.current)
         conductor = Conductor(parts)
         web_deps = WebDeps(
-            settings, store, cfg.state.dir, health=read_health, snapshot=snapshot_source(simulate)
+            settings,
+            store,
+            cfg.state.dir,
+            health=HealthReader(),
+            snapshot=snapshot_source(simulate, camera),
         )
         app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)
         web = WebServer(app, cfg.web.host, cfg.web.port)

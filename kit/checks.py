@@ -99,7 +99,13 @@ CHECKS: list[Callable[[Context], Result]] = [
 
 
 def run(ctx: Context, checks: list[Callable[[Context], Result]] | None = None) -> list[Result]:
-    return [c(ctx) for c in (checks or CHECKS)]
+    """Run the checks side by side: the network ones each wait up to a few seconds,
+    and a creator waiting at the button should wait for the slowest, not the sum."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = checks or CHECKS
+    with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+        return list(pool.map(lambda c: c(ctx), todo))
 
 
 def first_failure(results: list[Result]) -> Result | None:

@@ -177,6 +177,22 @@ class GpioConfig:
     relay_active_high: bool = _field(True, "True if the relay switches on with a high pin.")
 
 
+def _upload_url(v: str) -> str | None:
+    if v == "" or re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(?:/[\x21-\x7e]*)?", v):
+        return None
+    return f"must be empty or an http:// or https:// address (got {v!r})"
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    upload_test_url: str = _field(
+        "",
+        "HTTP(S) address that accepts a POST, used to measure the upload speed before going "
+        "live; empty: not measured.",
+        _upload_url,
+    )
+
+
 @dataclass(frozen=True)
 class BroadcastConfig:
     title: str = _field(
@@ -199,6 +215,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     web: WebConfig = field(default_factory=WebConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
 
 

@@ -25,12 +25,16 @@ from kit.media.audio import AudioSource
 from kit.media.camera import CameraSource
 from kit.media.pipeline import Spec, VideoFeed
 from kit.media.supervisor import Supervisor
+from kit.net import checks as net_checks
 from kit.store import Store
 
 log = logging.getLogger(__name__)
 
 COUNTDOWN_SECONDS = 3.0
 MIC_MISSING = "The microphone is unplugged: the stream goes on without sound. Plug it back in."
+NETWORK_BEHIND = (
+    "The network is not keeping up with the stream: move closer to the router or lower the bitrate."
+)
 HEALTH_EVERY_S = 5.0
 
 
@@ -70,7 +74,12 @@ class Parts:
     encoder: str
     ffmpeg_bin: str = "ffmpeg"
     checks: list[Callable[[checks.Context], checks.Result]] = field(
-        default_factory=lambda: [*checks.CHECKS, health.check_temperature, health.check_power]
+        default_factory=lambda: [
+            *checks.CHECKS,
+            health.check_temperature,
+            health.check_power,
+            *net_checks.NET_CHECKS,
+        ]
     )
     # The settings in force: the config file with the page's edits on top.
     # Read at each use, so an edit applies to the next broadcast.
@@ -145,8 +154,13 @@ class Conductor:
                 "ffmpeg_pid": session.supervisor.pid,
                 **stats,
             }
+            warnings = []
             if stats.get("microphone") == "missing":
-                out["warnings"] = [MIC_MISSING]
+                warnings.append(MIC_MISSING)
+            if stats.get("network") == "behind":
+                warnings.append(NETWORK_BEHIND)
+            if warnings:
+                out["warnings"] = warnings
         elif last_session:
             out["last_session"] = last_session
         return out
@@ -258,7 +272,9 @@ class Conductor:
 
     def _show_lights(self) -> None:
         state = self._status.state
-        self._p.lights.show(lights.ring_light(state), lights.pattern(state))
+        session = self._session
+        struggling = session is not None and session.supervisor.stats()["network"] == "behind"
+        self._p.lights.show(lights.ring_light(state), lights.pattern(state, struggling))
 
     def _do(self, act: Act) -> None:
         if act is Act.RUN_CHECKS:
@@ -337,6 +353,10 @@ class Conductor:
             secrets=pipeline.secret_forms(dest),
             ffmpeg_bin=self._p.ffmpeg_bin,
             mic_available=self._p.audio.available,
+            push_bytes=lambda pid: net_checks.push_bytes(
+                net_checks.read_push_connections(pid, None, dest.port) or []
+            ),
+            target_kbps=cfg.stream.bitrate_kbps + cfg.stream.audio_bitrate_kbps,
         )
         with self._lock:
             self._session = _Session(

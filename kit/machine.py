@@ -72,6 +72,9 @@ class Ev(enum.Enum):
     KEY_REJECTED = "key_rejected"
     UNREACHABLE = "unreachable"
     PIPELINE_STOPPED = "pipeline_stopped"
+    # The network kept up with the stream, or stopped keeping up: no change of
+    # state, but the page and the LED show it.
+    NETWORK_CHANGED = "network_changed"
 
 
 class Failure(enum.Enum):

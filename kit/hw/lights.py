@@ -37,7 +37,14 @@ PATTERNS: dict[State, Pattern] = {
 RING_LIGHT_ON = frozenset({State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING})
 
 
-def pattern(state: State) -> Pattern:
+# Live, but the network is falling behind the stream: solid with a quick
+# double gap, so it reads as "live" first and "trouble" second.
+LIVE_STRUGGLING: Pattern = ((True, 1.6), (False, 0.1), (True, 0.1), (False, 0.1))
+
+
+def pattern(state: State, struggling: bool = False) -> Pattern:
+    if struggling and state is State.LIVE:
+        return LIVE_STRUGGLING
     return PATTERNS[state]
 
 

@@ -67,6 +67,15 @@ class PushTracker:
         self._started = now
         return self._went_down() if self.phase is Phase.UP else []
 
+    def stalled(self) -> list[Ev]:
+        """The ingest stopped acknowledging data (a dead link, seen in the kernel's
+        TCP counters): the stream is not reaching viewers, though ffmpeg has not noticed."""
+        return self._went_down() if self.phase is Phase.UP else []
+
+    def resumed(self, now: float) -> list[Ev]:
+        """Data is acknowledged again on the same connection."""
+        return self._went_up(now) if self.phase is Phase.DOWN else []
+
     def feed(self, ev: LogEvent, now: float) -> list[Ev]:
         if self.phase is Phase.GONE:
             return []

@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 
 SEGMENT_GLOB = "part-*.mp4"
 MIC_POLL_S = 2.0
+SEND_SAMPLE_S = 1.0
+SEND_HISTORY_S = 30.0
+# No byte acknowledged for this long while ffmpeg sends: the link is dead.
+SEND_STALL_S = 4.0
 
 
 class _Restart:
@@ -69,6 +73,8 @@ class Stats:
     last_error: str = ""
     push: str = "connecting"
     microphone: str = "ok"  # "missing": unplugged while live, streaming silence
+    network: str = "unknown"  # "ok" / "behind": the ingest acknowledges less than we send
+    send_kbps: float | None = None  # what the ingest acknowledged, over the last seconds
 
 
 class Supervisor:
@@ -87,6 +93,8 @@ class Supervisor:
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         mic_available: Callable[[], bool] = lambda: True,
+        push_bytes: Callable[[int], int | None] | None = None,
+        target_kbps: float = 0.0,
     ) -> None:
         self._camera = camera
         self._spec_for = spec_for
@@ -100,6 +108,11 @@ class Supervisor:
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._mic_available = mic_available
+        # Bytes the ingest has acknowledged on ffmpeg's push connection (from the
+        # kernel's TCP counters), to see a network that falls behind the stream.
+        self._push_bytes = push_bytes
+        self._target_kbps = target_kbps
+        self._send_stalled = False
         # True while the microphone is gone: ffmpeg runs on silence meanwhile.
         self._silent = False
         self._stop = threading.Event()
@@ -237,7 +250,8 @@ class Supervisor:
         mic_error = ""
         stop_sent_at: float | None = None
         restart = False  # ended on purpose to switch between the mic and silence
-        last_mic_poll = now
+        last_mic_poll = last_send_sample = now
+        sent: deque[tuple[float, int]] = deque()
         open_streams = 2
         while open_streams:
             for key, _ in sel.select(timeout=0.5):
@@ -278,6 +292,9 @@ class Supervisor:
             if segment is not None and now - last_sync >= FSYNC_EVERY_S:
                 fsync_path(segment)
                 last_sync = now
+            if self._push_bytes is not None and now - last_send_sample >= SEND_SAMPLE_S:
+                last_send_sample = now
+                self._sample_send_rate(proc.pid, tracker, sent, now)
             if stop_sent_at is None:
                 if self._silent and now - last_mic_poll >= MIC_POLL_S:
                     last_mic_poll = now
@@ -323,6 +340,46 @@ class Supervisor:
         if mic_error:
             return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
         return None
+
+    def _sample_send_rate(
+        self, pid: int, tracker: PushTracker, sent: deque[tuple[float, int]], now: float
+    ) -> None:
+        from kit.net.checks import push_health
+
+        if tracker.phase.value == "up":
+            self._send_stalled = False
+        watching = tracker.phase.value == "up" or self._send_stalled
+        acked = self._push_bytes(pid) if watching else None
+        if acked is None or (sent and acked < sent[-1][1]):
+            sent.clear()  # not connected, or a new connection counting from zero
+        if acked is not None:
+            sent.append((now, acked))
+        while sent and now - sent[0][0] > SEND_HISTORY_S:
+            sent.popleft()
+        still = [b for t, b in sent if now - t <= SEND_STALL_S]
+        if len(still) >= 2 and sent[0][0] <= now - SEND_STALL_S:
+            if not self._send_stalled and still[0] == still[-1]:
+                log.warning("the ingest acknowledged nothing for %.0f s", SEND_STALL_S)
+                self._send_stalled = True
+                for ev in tracker.stalled():
+                    self._emit(ev, tracker)
+            elif self._send_stalled and still[-1] > still[-2]:
+                self._send_stalled = False
+                for ev in tracker.resumed(now):
+                    self._emit(ev, tracker)
+        with self._lock:
+            # Measured encoder output when known: a still picture compresses far
+            # below the configured rate and is not a network falling behind.
+            target = self._stats.bitrate_kbps or self._target_kbps
+        health = push_health(list(sent), target)
+        with self._lock:
+            changed = self._stats.network != health.state
+            self._stats.network = health.state
+            self._stats.send_kbps = health.rate_kbps
+        if changed and health.state == "behind":
+            log.warning("network: %s", health.message)
+        if changed:
+            self._on_event(Ev.NETWORK_CHANGED)
 
     def _set_mic(self, silent: bool) -> None:
         self._silent = silent

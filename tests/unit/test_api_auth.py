@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from kit import checks
 from kit.api.app import create_app
 from kit.config import from_dict
 from kit.daemon import Conductor, Parts
@@ -35,7 +36,18 @@ def conductor(tmp_path: Path) -> Iterator[Conductor]:
     )
     panel = Panel(cfg.gpio, lambda: None, lambda: None, pin_factory=MockFactory())
     store = Store(tmp_path / "state" / "kit.db")
-    c = Conductor(Parts(cfg, TestPatternCamera(720, 1280, 30), Tone(), panel, store, "libx264"))
+    # The local checks only: this test is about the API, not about reaching a server.
+    c = Conductor(
+        Parts(
+            cfg,
+            TestPatternCamera(720, 1280, 30),
+            Tone(),
+            panel,
+            store,
+            "libx264",
+            checks=list(checks.CHECKS),
+        )
+    )
     c.start()
     yield c
     c.shutdown()

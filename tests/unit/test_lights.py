@@ -47,3 +47,13 @@ def test_live_is_solid() -> None:
 @pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
 def test_ring_light(state: State) -> None:
     assert ring_light(state) is (state in RING_ON)
+
+
+def test_live_while_the_network_struggles_has_its_own_rhythm() -> None:
+    from kit.hw.lights import LIVE_STRUGGLING, pattern
+    from kit.machine import State
+
+    assert pattern(State.LIVE, struggling=True) == LIVE_STRUGGLING
+    assert LIVE_STRUGGLING not in [pattern(s) for s in State]
+    # Only live shows it: reconnecting already says the network is the trouble.
+    assert pattern(State.RECONNECTING, struggling=True) == pattern(State.RECONNECTING)

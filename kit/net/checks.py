@@ -1,0 +1,816 @@
+"""Network pre-flight checks towards the real ingest, and the while-live push monitor.
+
+Four checks in the style of kit.checks, ids ``wifi``, ``dns``, ``ingest``, ``upload``. Each
+measures one step of the path a broadcast takes and says what to do when it is not good
+enough. Each has a hard time limit, so a pre-flight never hangs: DNS lookups run in a
+thread that is abandoned at the deadline (getaddrinfo cannot be cancelled), sockets carry
+timeouts from one deadline, and the Wi-Fi readers run under a deadline too.
+
+The ``wifi`` check's levels: below -80 dBm fails (streams stall), below -70 dBm warns. Where
+only NetworkManager's percentage is known, 35 % and 50 %: NetworkManager maps dBm to percent
+in two ways (scan results: -100..-40 dBm -> 0..100 %; the joined AP through nl80211:
+-90..-20 dBm -> 30..100 %); -70 dBm is 50 % in both, and 35 % lies between their -80 dBm.
+Ethernet in use is ok. A machine with neither NetworkManager nor a wireless interface nor a
+default route (a PC running the simulation) is "not measured" and ok: the ``ingest`` and
+``upload`` checks test the path itself, and a warning nobody can act on would teach people
+to ignore warnings.
+
+The upload test POSTs up to UPLOAD_MAX_BYTES for at most UPLOAD_SECONDS to a configurable
+HTTP endpoint (proposed key ``[network] upload_test_url``) and times it until the server's
+answer, so data still queued in the kernel's send buffer counts as not yet sent. It needs
+1.5 times the stream's total bitrate (video + audio).
+
+The while-live monitor (``push_health``) is pure: given (time, bytes) samples of the push
+connection, read with ``read_push_connections`` from ``ss -tinpH``, it says whether the
+connection has been sending slower than the stream for more than a few seconds.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import ipaddress
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+# One way only, as kit.hw.health: kit.checks must not import this module.
+from kit import destination
+from kit.checks import Context, Level, Result
+from kit.config import Config
+from kit.net import wifi
+
+T = TypeVar("T")
+
+SIGNAL_WARN_DBM = -70
+SIGNAL_FAIL_DBM = -80
+SIGNAL_WARN_PERCENT = 50
+SIGNAL_FAIL_PERCENT = 35
+WIFI_TIMEOUT_S = 6.0
+
+DNS_TIMEOUT_S = 3.0
+DNS_SLOW_MS = 1000.0
+
+INGEST_TIMEOUT_S = 5.0  # lookup, TCP connect and TLS handshake together
+CONNECT_SLOW_MS = 1000.0
+TLS_SLOW_MS = 2000.0
+
+UPLOAD_SECONDS = 2.0
+UPLOAD_MAX_BYTES = 2 * 2**20
+UPLOAD_TIMEOUT_S = 6.0
+UPLOAD_HEADROOM = 1.5
+# A small send buffer keeps what the kernel holds back (and so the wait for the answer) short.
+UPLOAD_SNDBUF = 64 * 1024
+UPLOAD_CHUNK = 32 * 1024
+MIN_BITRATE_KBPS = 500  # the lowest stream.bitrate_kbps kit.config accepts
+
+
+def call_with_timeout(fn: Callable[[], T], timeout: float, name: str = "net-check") -> T:
+    """fn() in a daemon thread; TimeoutError if it has not returned within `timeout` s.
+
+    For calls that cannot be interrupted (getaddrinfo, a reader that runs several tools):
+    the thread is left to finish on its own, the caller moves on.
+    """
+    box: list[tuple[bool, Any]] = []
+
+    def target() -> None:
+        try:
+            box.append((True, fn()))
+        except BaseException as e:  # handed to the caller below
+            box.append((False, e))
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    ok, value = box[0]
+    if ok:
+        return value
+    raise value
+
+
+def _mbps(kbps: float) -> str:
+    return f"{kbps / 1000:.1f} Mb/s"
+
+
+def _server(config: Config) -> tuple[str, str, int]:
+    """(scheme, host, port) of the stream server; DestinationError if it is not usable."""
+    scheme, host, port, _ = destination.parse_server(config.stream.server)
+    return scheme, host.strip("[]"), port
+
+
+def _not_checked(check_id: str, e: Exception) -> Result:
+    # check_stream fails for the same reason and says how to fix it; no second failure.
+    return Result(check_id, Level.WARN, f"Not checked: {e}.")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# -- wifi ----------------------------------------------------------------------------
+
+
+def wifi_result(status: wifi.LinkStatus) -> Result:
+    """The ``wifi`` check's verdict on a link status (pure)."""
+    radio = status.radio
+    if status.kind == "none" and radio.blocked:
+        if radio.hard_blocked:
+            return Result("wifi", Level.FAIL, "Wi-Fi is switched off by a hardware switch.")
+        if radio.country is None:
+            return Result(
+                "wifi",
+                Level.FAIL,
+                "Wi-Fi is blocked because no Wi-Fi country is set: set the country "
+                "(raspi-config: Localisation Options, WLAN Country), or plug in Ethernet.",
+            )
+        return Result(
+            "wifi",
+            Level.FAIL,
+            "Wi-Fi is switched off (rfkill): turn Wi-Fi on, or plug in Ethernet.",
+        )
+    if status.kind == "ethernet":
+        return Result("wifi", Level.OK, f"Wired network ({status.interface}) in use.")
+    if status.kind == "none":
+        if status.source == "none":
+            return Result(
+                "wifi",
+                Level.OK,
+                "Wi-Fi not measured (no NetworkManager, no wireless interface, no route); "
+                "the ingest and upload checks test the connection.",
+            )
+        return Result(
+            "wifi",
+            Level.FAIL,
+            "Not connected to any network: join a Wi-Fi network or plug in Ethernet.",
+        )
+
+    name = f"“{status.ssid}”" if status.ssid else "Wi-Fi"
+    details = ", ".join(
+        part
+        for part in (
+            status.band,
+            f"{status.rate_mbps:g} Mb/s link" if status.rate_mbps else None,
+            "power saving on" if status.power_save else None,
+        )
+        if part
+    )
+    if status.signal_dbm is not None:
+        strength = f"{status.signal_dbm} dBm"
+        fail = status.signal_dbm < SIGNAL_FAIL_DBM
+        warn = status.signal_dbm < SIGNAL_WARN_DBM
+    elif status.signal_percent is not None:
+        strength = f"{status.signal_percent} %"
+        fail = status.signal_percent < SIGNAL_FAIL_PERCENT
+        warn = status.signal_percent < SIGNAL_WARN_PERCENT
+    else:
+        return Result(
+            "wifi",
+            Level.WARN,
+            f"Connected to {name}, but its signal cannot be read: if the stream stalls, "
+            "move the kit closer to the router.",
+        )
+    suffix = f" ({details})" if details else ""
+    if fail:
+        return Result(
+            "wifi",
+            Level.FAIL,
+            f"Wi-Fi signal too weak to stream: {name} at {strength}{suffix}. Move the kit "
+            "closer to the router, or use Ethernet.",
+        )
+    if warn:
+        return Result(
+            "wifi",
+            Level.WARN,
+            f"Wi-Fi signal is weak: {name} at {strength}{suffix}. Move the kit closer to "
+            "the router for a steadier stream.",
+        )
+    return Result("wifi", Level.OK, f"Wi-Fi {name} at {strength}{suffix}.")
+
+
+def check_wifi(
+    ctx: Context,
+    reader: Callable[[], wifi.LinkStatus] | None = None,
+    timeout: float = WIFI_TIMEOUT_S,
+) -> Result:
+    read = reader or wifi.Wifi().status
+    try:
+        status = call_with_timeout(read, timeout, "wifi-check")
+    except TimeoutError:
+        return Result(
+            "wifi",
+            Level.WARN,
+            f"The Wi-Fi status did not come within {timeout:g} s: NetworkManager is busy.",
+        )
+    return wifi_result(status)
+
+
+# -- dns -----------------------------------------------------------------------------
+
+Resolver = Callable[..., list[Any]]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    addresses: list[str]
+    ms: float
+
+
+def resolve(
+    host: str, port: int, timeout: float, resolver: Resolver = socket.getaddrinfo
+) -> Lookup:
+    """The host's addresses (IPv4 first: the ingests the kit knows answer on IPv4), timed.
+    socket.gaierror or TimeoutError when it cannot be had within `timeout` s."""
+    start = time.monotonic()
+    infos = call_with_timeout(
+        lambda: resolver(host, port, type=socket.SOCK_STREAM), timeout, "dns-lookup"
+    )
+    ms = (time.monotonic() - start) * 1000
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    addresses.sort(key=lambda a: ":" in a)
+    return Lookup(addresses, ms)
+
+
+def _lookup_failure(check_id: str, host: str, e: BaseException, timeout: float) -> Result:
+    if isinstance(e, TimeoutError):
+        return Result(
+            check_id,
+            Level.FAIL,
+            f"Looking up {host} took longer than {timeout:g} s: check the internet connection "
+            "(the router may be offline).",
+        )
+    code = getattr(e, "errno", None)
+    if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
+        return Result(
+            check_id, Level.FAIL, f"The server name {host} does not exist: check the server URL."
+        )
+    return Result(
+        check_id,
+        Level.FAIL,
+        f"Cannot look up {host} ({e}): check the internet connection.",
+    )
+
+
+def dns_result(host: str, outcome: Lookup | BaseException, timeout: float) -> Result:
+    """The ``dns`` check's verdict on one lookup (pure)."""
+    if isinstance(outcome, BaseException):
+        return _lookup_failure("dns", host, outcome, timeout)
+    if not outcome.addresses:
+        return Result(
+            "dns", Level.FAIL, f"The server name {host} has no address: check the server URL."
+        )
+    if outcome.ms > DNS_SLOW_MS:
+        return Result(
+            "dns",
+            Level.WARN,
+            f"{host} took {outcome.ms:.0f} ms to look up: the network is slow; "
+            "if the stream stalls, move closer to the router.",
+        )
+    return Result("dns", Level.OK, f"{host} found in {outcome.ms:.0f} ms.")
+
+
+def check_dns(
+    ctx: Context, timeout: float = DNS_TIMEOUT_S, resolver: Resolver = socket.getaddrinfo
+) -> Result:
+    try:
+        _, host, port = _server(ctx.config)
+    except destination.DestinationError as e:
+        return _not_checked("dns", e)
+    if _is_ip(host):
+        return Result("dns", Level.OK, f"The server is given by its address ({host}): no lookup.")
+    try:
+        outcome: Lookup | BaseException = resolve(host, port, timeout, resolver)
+    except (OSError, TimeoutError) as e:
+        outcome = e
+    return dns_result(host, outcome, timeout)
+
+
+# -- ingest --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestProbe:
+    address: str
+    connect_ms: float
+    tls_ms: float | None  # None for rtmp://
+
+
+class StepTimeout(TimeoutError):
+    """A step of a probe that ran out of time; `step` says which."""
+
+    def __init__(self, step: str) -> None:
+        self.step = step
+        super().__init__(step)
+
+
+def tls_context(verify: bool, ca_file: Path) -> ssl.SSLContext:
+    """Checked against the CA file the config names, as ffmpeg is (stream.ca_file)."""
+    if not verify:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=str(ca_file))
+
+
+def probe_ingest(
+    host: str,
+    port: int,
+    secure: bool,
+    *,
+    ca_file: Path,
+    verify: bool = True,
+    timeout: float = INGEST_TIMEOUT_S,
+    resolver: Resolver = socket.getaddrinfo,
+) -> IngestProbe:
+    """Connect to the ingest (each address in turn) and, for rtmps://, do the TLS handshake.
+    Raises OSError, ssl.SSLError, socket.gaierror or StepTimeout."""
+    deadline = time.monotonic() + timeout
+    context = tls_context(verify, ca_file) if secure else None  # a missing CA file raises here
+    addresses = [host] if _is_ip(host) else resolve(host, port, timeout, resolver).addresses
+    error: OSError = OSError(errno.EHOSTUNREACH, "no address")
+    for address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StepTimeout("connect")
+        start = time.monotonic()
+        try:
+            sock = socket.create_connection((address, port), timeout=left)
+        except TimeoutError:
+            raise StepTimeout("connect") from None
+        except OSError as e:
+            error = e
+            continue
+        connect_ms = (time.monotonic() - start) * 1000
+        with sock:
+            if context is None:
+                return IngestProbe(address, connect_ms, None)
+            start = time.monotonic()
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                with context.wrap_socket(sock, server_hostname=host):
+                    pass  # the handshake happens in wrap_socket
+            except TimeoutError:
+                raise StepTimeout("tls") from None
+            return IngestProbe(address, connect_ms, (time.monotonic() - start) * 1000)
+    raise error
+
+
+def ingest_result(
+    host: str, port: int, outcome: IngestProbe | BaseException, timeout: float
+) -> Result:
+    """The ``ingest`` check's verdict on one probe (pure)."""
+    where = f"{host}:{port}"
+    e = outcome
+    if isinstance(e, ssl.SSLCertVerificationError):
+        code = e.verify_code
+        if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+            text = f"The server's certificate is not for {host}: check the server URL."
+        elif code == 10:  # X509_V_ERR_CERT_HAS_EXPIRED
+            text = f"The server's certificate has expired ({where}): check the server URL."
+        else:
+            text = (
+                f"The server's certificate is not trusted ({e.verify_message}): check the "
+                "server URL; a certificate that cannot be checked may mean an impostor."
+            )
+        return Result("ingest", Level.FAIL, text)
+    if isinstance(e, ssl.SSLError):
+        return Result(
+            "ingest",
+            Level.FAIL,
+            f"The secure connection to {where} failed ({e.reason or e}): check the server URL "
+            "(rtmps:// or rtmp://, and the port).",
+        )
+    if isinstance(e, StepTimeout):
+        step = "the secure connection" if e.step == "tls" else "connecting"
+        return Result(
+            "ingest",
+            Level.FAIL,
+            f"No answer from {where} within {timeout:g} s ({step}): check the internet "
+            "connection and the server URL.",
+        )
+    if isinstance(e, (socket.gaierror, TimeoutError)):
+        return _lookup_failure("ingest", host, e, timeout)
+    if isinstance(e, FileNotFoundError):
+        return Result(
+            "ingest",
+            Level.FAIL,
+            f"The CA file {e.filename} (stream.ca_file) is missing: fix stream.ca_file or "
+            "install the ca-certificates package.",
+        )
+    if isinstance(e, OSError):
+        if e.errno == errno.ECONNREFUSED:
+            return Result(
+                "ingest",
+                Level.FAIL,
+                f"Nothing answers at {where} (connection refused): check the server URL.",
+            )
+        if e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+            return Result(
+                "ingest",
+                Level.FAIL,
+                f"Cannot reach {where} (no route): check the Wi-Fi or Ethernet connection.",
+            )
+        return Result(
+            "ingest",
+            Level.FAIL,
+            f"Cannot connect to {where} ({e.strerror or e}): check the connection and the "
+            "server URL.",
+        )
+    if isinstance(e, BaseException):
+        raise e
+    timing = f"connect {e.connect_ms:.0f} ms" + (
+        f", TLS {e.tls_ms:.0f} ms" if e.tls_ms is not None else ""
+    )
+    if e.connect_ms > CONNECT_SLOW_MS or (e.tls_ms or 0) > TLS_SLOW_MS:
+        return Result(
+            "ingest",
+            Level.WARN,
+            f"The server {where} answers slowly ({timing}): the connection is congested; "
+            "move closer to the router or lower the bitrate.",
+        )
+    return Result("ingest", Level.OK, f"The server {where} answers ({timing}).")
+
+
+def check_ingest(
+    ctx: Context, timeout: float = INGEST_TIMEOUT_S, resolver: Resolver = socket.getaddrinfo
+) -> Result:
+    try:
+        scheme, host, port = _server(ctx.config)
+    except destination.DestinationError as e:
+        return _not_checked("ingest", e)
+    s = ctx.config.stream
+    try:
+        outcome: IngestProbe | BaseException = probe_ingest(
+            host,
+            port,
+            scheme == "rtmps",
+            ca_file=s.ca_file,
+            verify=s.tls_verify,
+            timeout=timeout,
+            resolver=resolver,
+        )
+    except (OSError, TimeoutError, ssl.SSLError) as e:
+        outcome = e
+    return ingest_result(host, port, outcome, timeout)
+
+
+# -- upload --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadProbe:
+    sent: int  # body bytes
+    seconds: float  # from the first byte to the server's answer (or to giving up)
+    status: int | None  # the HTTP status; None when the answer did not come in time
+
+    @property
+    def kbps(self) -> float:
+        return self.sent * 8 / 1000 / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self.status is not None
+
+
+class UploadUrlError(ValueError):
+    pass
+
+
+def probe_upload(
+    url: str,
+    *,
+    seconds: float = UPLOAD_SECONDS,
+    max_bytes: int = UPLOAD_MAX_BYTES,
+    timeout: float = UPLOAD_TIMEOUT_S,
+) -> UploadProbe:
+    """POST zeros (chunked) for `seconds` or `max_bytes`, whichever comes first, and time it
+    until the answer. Raises UploadUrlError, OSError or StepTimeout("connect"/"send")."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UploadUrlError("must start with http:// or https://")
+    deadline = time.monotonic() + timeout
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname, parts.port, timeout=timeout)
+    try:
+        try:
+            conn.connect()
+        except TimeoutError:
+            raise StepTimeout("connect") from None
+        assert conn.sock is not None
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, UPLOAD_SNDBUF)
+        conn.putrequest("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+        conn.putheader("Content-Type", "application/octet-stream")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        chunk = b"%x\r\n" % UPLOAD_CHUNK + bytes(UPLOAD_CHUNK) + b"\r\n"
+        start = time.monotonic()
+        sent = 0
+        try:
+            while sent < max_bytes and time.monotonic() - start < seconds:
+                conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+                conn.send(chunk)
+                sent += UPLOAD_CHUNK
+            conn.send(b"0\r\n\r\n")
+        except TimeoutError:
+            raise StepTimeout("send") from None
+        conn.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            response = conn.getresponse()
+            response.read()
+        except TimeoutError:
+            # Not all of it arrived in time: the rate is below what this says.
+            return UploadProbe(sent, time.monotonic() - start, None)
+        return UploadProbe(sent, time.monotonic() - start, response.status)
+    finally:
+        conn.close()
+
+
+def suggested_bitrate(upload_kbps: float, audio_kbps: int) -> int:
+    """The highest video bitrate (whole 100 kb/s) that leaves the 1.5x headroom."""
+    return int((upload_kbps / UPLOAD_HEADROOM - audio_kbps) // 100 * 100)
+
+
+def upload_result(
+    url: str,
+    outcome: UploadProbe | BaseException | None,
+    video_kbps: int,
+    audio_kbps: int,
+    timeout: float = UPLOAD_TIMEOUT_S,
+) -> Result:
+    """The ``upload`` check's verdict (pure). `outcome` None: no test endpoint is set."""
+    if outcome is None:
+        return Result(
+            "upload",
+            Level.WARN,
+            "Upload speed not measured: set [network] upload_test_url to an http:// or "
+            "https:// address that accepts a POST.",
+        )
+    host = urllib.parse.urlsplit(url).netloc or url
+    if isinstance(outcome, UploadUrlError):
+        return Result("upload", Level.WARN, f"[network] upload_test_url {outcome}.")
+    if isinstance(outcome, StepTimeout):
+        return Result(
+            "upload",
+            Level.FAIL,
+            f"The upload test to {host} got no answer within {timeout:g} s: check the "
+            "internet connection.",
+        )
+    if isinstance(outcome, socket.gaierror):
+        if outcome.errno == socket.EAI_NONAME:
+            return Result(
+                "upload",
+                Level.WARN,
+                f"The upload test address {host} does not exist: check [network] upload_test_url.",
+            )
+        return Result(
+            "upload", Level.FAIL, f"Cannot look up {host}: check the internet connection."
+        )
+    if isinstance(outcome, OSError):
+        if outcome.errno == errno.ECONNREFUSED:
+            return Result(
+                "upload",
+                Level.WARN,
+                f"Nothing answers at {host} (connection refused): check [network] upload_test_url.",
+            )
+        reason = outcome.strerror or str(outcome)
+        return Result(
+            "upload",
+            Level.FAIL,
+            f"The upload test to {host} failed ({reason}): check the Wi-Fi or Ethernet connection.",
+        )
+    if isinstance(outcome, BaseException):
+        raise outcome
+    if outcome.status is not None and outcome.status >= 400:
+        return Result(
+            "upload",
+            Level.WARN,
+            f"The upload test address answered HTTP {outcome.status}: check "
+            "[network] upload_test_url.",
+        )
+    stream = video_kbps + audio_kbps
+    need = stream * UPLOAD_HEADROOM
+    rate = outcome.kbps
+    measured = _mbps(rate) if outcome.complete else f"at most {_mbps(rate)}"
+    if rate >= need and outcome.complete:
+        return Result(
+            "upload", Level.OK, f"Upload {measured}, enough for the stream's {_mbps(stream)}."
+        )
+    suggestion = suggested_bitrate(rate, audio_kbps)
+    if suggestion >= MIN_BITRATE_KBPS:
+        todo = f"lower the bitrate to {suggestion} kb/s, or move closer to the router"
+    elif rate >= MIN_BITRATE_KBPS + audio_kbps:
+        todo = (
+            f"lower the bitrate to the lowest, {MIN_BITRATE_KBPS} kb/s, and move closer to the "
+            "router or use another network"
+        )
+    else:
+        todo = (
+            f"move closer to the router or use another network: even {MIN_BITRATE_KBPS} kb/s "
+            "needs more"
+        )
+    if rate < stream or not outcome.complete:
+        return Result(
+            "upload",
+            Level.FAIL,
+            f"Upload {measured} is less than the stream's {_mbps(stream)}: {todo}.",
+        )
+    return Result(
+        "upload",
+        Level.WARN,
+        f"Upload {measured} leaves little room for the stream's {_mbps(stream)} "
+        f"(1.5 times is safe): {todo}.",
+    )
+
+
+def upload_test_url(config: Config) -> str:
+    return config.network.upload_test_url
+
+
+def check_upload(ctx: Context, url: str | None = None, timeout: float = UPLOAD_TIMEOUT_S) -> Result:
+    url = upload_test_url(ctx.config) if url is None else url
+    s = ctx.config.stream
+    outcome: UploadProbe | BaseException | None = None
+    if url:
+        try:
+            outcome = probe_upload(url, timeout=timeout)
+        except UploadUrlError as e:
+            outcome = e
+        except ValueError as e:  # http.client.InvalidURL: a port that is not a number
+            outcome = UploadUrlError(f"is not a valid address ({e})")
+        except http.client.HTTPException as e:
+            outcome = OSError(f"not an HTTP answer: {e!r}")
+        except OSError as e:
+            outcome = e
+    return upload_result(url, outcome, s.bitrate_kbps, s.audio_bitrate_kbps, timeout)
+
+
+NET_CHECKS: list[Callable[[Context], Result]] = [check_wifi, check_dns, check_ingest, check_upload]
+
+
+# -- while live: the push connection ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TcpConn:
+    """One TCP socket as ``ss -tinpH`` shows it."""
+
+    state: str  # "ESTAB", "SYN-SENT", "FIN-WAIT-1", ...
+    local: str
+    peer: str
+    send_q: int
+    pids: frozenset[int]
+    bytes_sent: int | None
+    bytes_acked: int | None
+    bytes_retrans: int | None
+    notsent: int | None
+
+
+def _info_int(info: str, name: str) -> int | None:
+    m = re.search(rf"(?:^|\s){name}:(\d+)", info)
+    return int(m.group(1)) if m else None
+
+
+def parse_ss(text: str) -> list[TcpConn]:
+    """``ss -tinpH`` output: a line per socket (state, Recv-Q, Send-Q, local, peer and, with
+    -p, users:(("ffmpeg",pid=740,fd=3))), then its -i details on indented lines."""
+    blocks: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    conns = []
+    for head, *info_lines in blocks:
+        parts = head.split()
+        if len(parts) < 5 or not parts[2].isdigit():
+            continue
+        info = " ".join(info_lines)
+        conns.append(
+            TcpConn(
+                state=parts[0],
+                local=parts[3],
+                peer=parts[4],
+                send_q=int(parts[2]),
+                pids=frozenset(int(p) for p in re.findall(r"pid=(\d+)", head)),
+                bytes_sent=_info_int(info, "bytes_sent"),
+                bytes_acked=_info_int(info, "bytes_acked"),
+                bytes_retrans=_info_int(info, "bytes_retrans"),
+                notsent=_info_int(info, "notsent"),
+            )
+        )
+    return conns
+
+
+def ss_argv(address: str | None, port: int) -> list[str]:
+    if address is None:
+        return ["ss", "-tinpH", "dport", "=", f":{port}"]
+    peer = f"[{address}]" if ":" in address else address
+    return ["ss", "-tinpH", "dst", f"{peer}:{port}"]
+
+
+def read_push_connections(
+    pid: int, address: str | None, port: int, timeout: float = 2.0
+) -> list[TcpConn] | None:
+    """The established TCP connections of process `pid` to the ingest; None if ss fails.
+
+    `address` is the ingest's IP (None: any address on `port`). ss shows the owner of a
+    socket only to root or to the same user, which the kit is for its own ffmpeg.
+    """
+    try:
+        done = subprocess.run(
+            ss_argv(address, port), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return [c for c in parse_ss(done.stdout) if pid in c.pids and c.state == "ESTAB"]
+
+
+def push_bytes(conns: Sequence[TcpConn]) -> int | None:
+    """Bytes the ingest has acknowledged (else sent) over the push connections."""
+    counts = [c.bytes_acked if c.bytes_acked is not None else c.bytes_sent for c in conns]
+    known = [n for n in counts if n is not None]
+    return sum(known) if known else None
+
+
+@dataclass(frozen=True)
+class PushHealth:
+    state: Literal["ok", "behind", "unknown"]
+    rate_kbps: float | None  # over the last window
+    target_kbps: float
+    behind_s: float  # how long the rate has stayed below the target
+
+    @property
+    def message(self) -> str:
+        if self.state == "unknown" or self.rate_kbps is None:
+            return "Send rate not known yet."
+        if self.state == "behind":
+            return (
+                f"Sending {_mbps(self.rate_kbps)} of a {_mbps(self.target_kbps)} stream for "
+                f"{self.behind_s:.0f} s: the connection cannot keep up; lower the bitrate or "
+                "move closer to the router."
+            )
+        return f"Sending {_mbps(self.rate_kbps)} of a {_mbps(self.target_kbps)} stream."
+
+
+def push_health(
+    samples: Sequence[tuple[float, int]],
+    target_kbps: float,
+    *,
+    window_s: float = 2.0,
+    behind_after_s: float = 5.0,
+    tolerance: float = 0.8,
+) -> PushHealth:
+    """Is the push connection keeping up? (pure)
+
+    `samples` are (time.monotonic(), bytes) of the push connection, oldest first, bytes
+    being what ``push_bytes`` returns. `target_kbps` is what the encoder makes: its measured
+    output rate where known (the supervisor's bitrate from the recording's growth), else
+    the configured video + audio bitrate; a still picture compresses below the configured
+    rate, and comparing with that would cry wolf. Rates are taken over windows of at least
+    `window_s`; the verdict is "behind" when the rate has stayed below `tolerance` x target
+    for more than `behind_after_s` seconds, counted from the end of the first window below
+    it (so a slowdown is never reported early, and at most one window late).
+    A drop in the byte count (a new connection after a reconnect) starts afresh.
+    """
+    ordered = sorted(samples)
+    for i in range(len(ordered) - 1, 0, -1):
+        if ordered[i][1] < ordered[i - 1][1]:
+            ordered = ordered[i:]
+            break
+    windows: list[tuple[float, float, float]] = []  # (start, end, kbps)
+    j = 0
+    for t, b in ordered:
+        while j + 1 < len(ordered) and t - ordered[j + 1][0] >= window_s:
+            j += 1
+        t0, b0 = ordered[j]
+        if t - t0 >= window_s:
+            windows.append((t0, t, (b - b0) * 8 / 1000 / (t - t0)))
+    if not windows:
+        return PushHealth("unknown", None, target_kbps, 0.0)
+    floor = tolerance * target_kbps
+    since = None  # the end of the first window of the trailing run below the floor
+    for _, end, kbps in reversed(windows):
+        if kbps >= floor:
+            break
+        since = end
+    rate = windows[-1][2]
+    behind_s = windows[-1][1] - since if since is not None else 0.0
+    return PushHealth("behind" if behind_s > behind_after_s else "ok", rate, target_kbps, behind_s)
