@@ -119,7 +119,12 @@ class StreamConfig:
         "H.264 encoder: auto (hardware where ffmpeg has a working one), h264_v4l2m2m, libx264.",
         _one_of("auto", "h264_v4l2m2m", "libx264"),
     )
-    x264_preset: str = _field("veryfast", "libx264 speed preset.", _one_of(*X264_PRESETS))
+    x264_preset: str = _field(
+        "auto",
+        "libx264 speed preset; auto: fast enough to hold the frame rate on this machine "
+        "(a Pi 5, which has no H.264 hardware, gets a faster preset).",
+        _one_of("auto", *X264_PRESETS),
+    )
     tls_verify: bool = _field(True, "For rtmps://, check the server's certificate.")
     ca_file: Path = _field(
         Path("/etc/ssl/certs/ca-certificates.crt"),

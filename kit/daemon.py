@@ -20,7 +20,7 @@ from kit import checks, destination, machine, naming, sdnotify
 from kit.config import Config
 from kit.hw import health, lights
 from kit.machine import Act, Ev, Event, Failed, Failure, State, Status
-from kit.media import pipeline
+from kit.media import encoders, pipeline
 from kit.media.audio import AudioSource
 from kit.media.camera import CameraSource
 from kit.media.pipeline import Spec, VideoFeed
@@ -329,7 +329,8 @@ class Conductor:
         encode = pipeline.Encode(
             self._p.encoder, cfg.stream.width, cfg.stream.height, cfg.stream.fps,
             cfg.stream.bitrate_kbps, cfg.stream.audio_bitrate_kbps,
-            cfg.stream.keyframe_seconds, cfg.stream.x264_preset,
+            cfg.stream.keyframe_seconds,
+            encoders.x264_preset(cfg.stream.x264_preset, cfg.stream.height),
         )  # fmt: skip
 
         def spec_for(feed: VideoFeed, first_segment: int, silent: bool = False) -> Spec:
