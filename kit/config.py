@@ -182,6 +182,19 @@ class GpioConfig:
     relay_active_high: bool = _field(True, "True if the relay switches on with a high pin.")
 
 
+LIGHT_MODES = ("broadcast", "always", "manual")
+
+
+@dataclass(frozen=True)
+class LightConfig:
+    mode: str = _field(
+        "broadcast",
+        "When the ring light is on: broadcast (during the countdown and the broadcast), "
+        "always (while the kit runs), manual (the switch on the page).",
+        _one_of(*LIGHT_MODES),
+    )
+
+
 def _upload_url(v: str) -> str | None:
     if v == "" or re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(?:/[\x21-\x7e]*)?", v):
         return None
@@ -220,6 +233,7 @@ class Config:
     state: StateConfig = field(default_factory=StateConfig)
     web: WebConfig = field(default_factory=WebConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
+    light: LightConfig = field(default_factory=LightConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
 

@@ -20,8 +20,8 @@ from kit import checks, destination, machine, naming, sdnotify
 from kit.config import Config
 from kit.hw import health, lights
 from kit.machine import Act, Ev, Event, Failed, Failure, State, Status
-from kit.media import encoders, pipeline
-from kit.media.audio import AudioSource
+from kit.media import encoders, mic_check, pipeline
+from kit.media.audio import AlsaMicrophone, AudioSource
 from kit.media.camera import CameraSource
 from kit.media.pipeline import Spec, VideoFeed
 from kit.media.supervisor import Supervisor
@@ -54,6 +54,13 @@ class _Session:
     supervisor: Supervisor
     markers: int = 0
     destination_host: str = ""
+    peak_temperature_c: float | None = None
+
+    def sample_temperature(self, celsius: float | None) -> None:
+        if celsius is not None and (
+            self.peak_temperature_c is None or celsius > self.peak_temperature_c
+        ):
+            self.peak_temperature_c = celsius
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Parts:
             *checks.CHECKS,
             health.check_temperature,
             health.check_power,
+            mic_check.check_level,
             *net_checks.NET_CHECKS,
         ]
     )
@@ -105,6 +113,9 @@ class Conductor:
         self._session: _Session | None = None
         self._last_session: dict[str, Any] = {}
         self._health_cache: tuple[float, dict[str, Any]] | None = None
+        # The page's ring-light switch: runtime only, acts in [light] mode = "manual".
+        self._manual_light = False
+        self._lights_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="conductor", daemon=True)
         self._show_lights()
@@ -123,6 +134,22 @@ class Conductor:
     def hold(self) -> None:
         self.submit(Ev.HOLD)
 
+    def set_light(self, on: bool | None = None) -> None:
+        """The page's ring-light switch (``on``; it acts only in manual mode), or, with
+        None, show a changed [light] mode now."""
+        if on is not None:
+            self._manual_light = on
+        self._show_lights()
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    def microphone_device(self) -> str | None:
+        """The ALSA device the broadcast captures from; None for the simulated tone.
+        Raises MicrophoneError when no USB microphone is plugged in."""
+        audio = self._p.audio
+        return audio.device() if isinstance(audio, AlsaMicrophone) else None
+
     # -- outputs (any thread) ----------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -140,7 +167,11 @@ class Conductor:
             "version": version,
             "title": self._p.current().broadcast.title,
             "checks": last_checks,
-            "light": self._p.lights.outputs(),
+            "light": {
+                **self._p.lights.outputs(),
+                "mode": self._p.current().light.mode,
+                "manual_on": self._manual_light,
+            },
             "health": self._health(),
         }
         if st.state is State.COUNTDOWN:
@@ -175,6 +206,8 @@ class Conductor:
         snap = health.snapshot(self._p.current().recording.dir).as_dict()
         with self._lock:
             self._health_cache = (now, snap)
+            if self._session is not None:  # the session report's peak temperature
+                self._session.sample_temperature(snap.get("temperature_c"))
         return snap
 
     def wait_for_change(self, version: int, timeout: float) -> int:
@@ -274,7 +307,9 @@ class Conductor:
         state = self._status.state
         session = self._session
         struggling = session is not None and session.supervisor.stats()["network"] == "behind"
-        self._p.lights.show(lights.ring_light(state), lights.pattern(state, struggling))
+        with self._lights_lock:
+            relay = lights.ring_light(state, self._p.current().light.mode, self._manual_light)
+            self._p.lights.show(relay, lights.pattern(state, struggling))
 
     def _do(self, act: Act) -> None:
         if act is Act.RUN_CHECKS:
@@ -313,11 +348,12 @@ class Conductor:
         self._events.put((event, generation))
 
     def _check_context(self) -> checks.Context:
-        return checks.Context(
+        return mic_check.MicContext(
             self._p.current(),
             camera_ok=self._p.camera.available,
             microphone_ok=self._p.audio.available,
             ffmpeg_bin=self._p.ffmpeg_bin,
+            microphone_device=self.microphone_device,
         )
 
     def _start_session(self) -> None:
@@ -368,12 +404,17 @@ class Conductor:
 
     def _end_session(self, session: _Session, end_state: str) -> None:
         stats = session.supervisor.stats()
+        try:
+            session.sample_temperature(health.read_temperature())
+        except Exception:  # a health reader must never lose the session's end
+            log.warning("reading the temperature failed", exc_info=True)
         self._p.store.end(
             session.id,
             end_state,
             int(stats["reconnects"]),  # type: ignore[call-overload]
             int(stats["dropped_frames"]),  # type: ignore[call-overload]
             float(stats["bitrate_kbps"]),
+            peak_temperature_c=session.peak_temperature_c,
         )  # type: ignore[arg-type]
         with self._lock:
             self._session = None

@@ -1,7 +1,7 @@
 """The page's edits, stored on top of the config file: validated, atomic, never lost.
 
 The config file (``kit.toml``) is what the installer wrote; the phone page
-changes a few of its keys (server, key, title, video, microphone) and keeps a
+changes a few of its keys (server, key, title, video, microphone, ring light mode) and keeps a
 few things of its own (hashtags, the comment-filter keywords, the chosen
 destination preset). Both live in ``settings.json`` under the state folder,
 mode 0600, written with :func:`kit.fsutil.write_atomic`.
@@ -46,6 +46,7 @@ EDITABLE = frozenset(
         "stream.bitrate_kbps",
         "audio.device",
         "broadcast.title",
+        "light.mode",
     }
 )
 # The page's own values, with their defaults.

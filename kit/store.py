@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS markers (
 """
 
 
+# (name, declaration) of sessions columns added later, in order; NULL in older rows.
+_ADDED_COLUMNS = (("peak_temperature_c", "REAL"),)
+
+
 @dataclass(frozen=True)
 class Session:
     id: int
@@ -46,6 +50,8 @@ class Session:
     dropped_frames: int
     bitrate_kbps: float
     markers: tuple[float, ...]
+    # The hottest CPU temperature sampled while on air; None: not measured.
+    peak_temperature_c: float | None = None
 
 
 class Store:
@@ -58,7 +64,15 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         path.chmod(0o600)
+
+    def _migrate(self) -> None:
+        """Columns added after the first release, for databases made before them."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        for name, decl in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE sessions ADD COLUMN {name} {decl}")
 
     def begin(self, title: str, directory: Path, now: float | None = None) -> int:
         with self._lock:
@@ -76,17 +90,19 @@ class Store:
         dropped_frames: int,
         bitrate_kbps: float,
         now: float | None = None,
+        peak_temperature_c: float | None = None,
     ) -> None:
         with self._lock:
             self._db.execute(
                 "UPDATE sessions SET ended_at=?, end_state=?, reconnects=?, dropped_frames=?, "
-                "bitrate_kbps=? WHERE id=?",
+                "bitrate_kbps=?, peak_temperature_c=? WHERE id=?",
                 (
                     time.time() if now is None else now,
                     end_state,
                     reconnects,
                     dropped_frames,
                     bitrate_kbps,
+                    peak_temperature_c,
                     session_id,
                 ),
             )
@@ -106,7 +122,8 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, started_at, ended_at, title, dir, end_state, reconnects, "
-                f"dropped_frames, bitrate_kbps FROM sessions WHERE {where} ORDER BY id DESC",
+                "dropped_frames, bitrate_kbps, peak_temperature_c "
+                f"FROM sessions WHERE {where} ORDER BY id DESC",
                 args,
             ).fetchall()
             out = []
@@ -114,7 +131,9 @@ class Store:
                 marks = self._db.execute(
                     "SELECT at_s FROM markers WHERE session_id=? ORDER BY at_s", (r[0],)
                 ).fetchall()
-                out.append(Session(*r, markers=tuple(m[0] for m in marks)))
+                out.append(
+                    Session(*r[:9], markers=tuple(m[0] for m in marks), peak_temperature_c=r[9])
+                )
             return out
 
     def close(self) -> None:

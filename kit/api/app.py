@@ -24,10 +24,14 @@ from kit.api import auth
 from kit.api.auth import bearer_ok
 from kit.api.web import WebDeps
 from kit.machine import ON_AIR_STATES, READY_STATES, Ev, State
+from kit.media import mic
+from kit.media.audio import MicrophoneError
 
 log = logging.getLogger(__name__)
 
 MAX_SIM_HOLD_S = 15.0
+MIC_SIMULATED = "simulation: a tone, no meter"
+MIC_BUSY = "in use by the broadcast: the level is measured when the kit is idle"
 
 
 class ConductorAPI:
@@ -37,6 +41,8 @@ class ConductorAPI:
     def status(self) -> dict[str, Any]: ...
     def run_checks(self) -> list[Any]: ...
     def wait_for_change(self, version: int, timeout: float) -> int: ...
+    def microphone_device(self) -> str | None: ...
+    def set_light(self, on: bool | None = None) -> None: ...
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -135,6 +141,59 @@ def create_app(
     @app.get("/api/checks")
     def run_checks() -> Any:
         return jsonify([r.as_dict() for r in conductor.run_checks()])
+
+    # -- the microphone: level meter and capture gain ------------------------------
+
+    def _mic() -> tuple[str | None, str, str]:
+        """(device, "", "") or (None, "simulated" or "unavailable", what to do)."""
+        try:
+            device = conductor.microphone_device()
+        except MicrophoneError as e:
+            return None, "unavailable", str(e)
+        if device is None:
+            return None, "simulated", MIC_SIMULATED
+        return device, "", ""
+
+    def _no_level(state: str, message: str) -> Any:
+        return jsonify(state=state, message=message, peak_dbfs=None, rms_dbfs=None,
+                       silent=False, clipping=False)  # fmt: skip
+
+    @app.get("/api/mic/level")
+    def mic_level() -> Any:
+        # ffmpeg holds the device from the countdown's end to the broadcast's end, and
+        # the checks measure it themselves: the meter never opens it then.
+        if _state() not in READY_STATES or "session_id" in conductor.status():
+            return _no_level("busy", MIC_BUSY)
+        device, state, message = _mic()
+        if device is None:
+            return _no_level(state, message)
+        return jsonify(mic.measure(device).as_dict())
+
+    def _gain(percent: float | None = None) -> Any:
+        device, state, message = _mic()
+        if device is None:
+            return jsonify(state=state, error=message), 409
+        try:
+            gain = mic.CaptureGain.for_device(device)
+            return jsonify(percent=gain.percent() if percent is None else gain.set_percent(percent))
+        except MicrophoneError as e:
+            return jsonify(state="unavailable", error=str(e)), 409
+
+    @app.get("/api/mic/gain")
+    def mic_gain() -> Any:
+        return _gain()
+
+    @app.post("/api/mic/gain")
+    def mic_gain_set() -> Any:
+        body = request.get_json(silent=True) or {}
+        percent = body.get("percent")
+        if (
+            isinstance(percent, bool)
+            or not isinstance(percent, (int, float))
+            or not (0 <= percent <= 100)
+        ):
+            return jsonify(error="percent must be a number from 0 to 100"), 400
+        return _gain(float(percent))
 
     @app.post("/api/press")
     def press() -> Any:

@@ -36,6 +36,7 @@ from flask import (
 import kit
 from kit.api import auth, connection, history
 from kit.api.presets import BY_ID, PRESETS, split_paste
+from kit.config import LIGHT_MODES
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
 from kit.store import Store
 
@@ -103,6 +104,8 @@ def public_status(st: dict[str, Any]) -> dict[str, Any]:
     """The conductor's status without what the page must not see (pids, paths)."""
     hidden = {"ffmpeg_pid", "recording", "light"}
     out = {k: v for k, v in st.items() if k not in hidden}
+    light = st.get("light") or {}
+    out["light"] = {k: light[k] for k in ("relay", "mode", "manual_on") if k in light}
     if isinstance(out.get("last_session"), dict):
         out["last_session"] = {k: v for k, v in out["last_session"].items() if k != "recording"}
     return out
@@ -342,13 +345,17 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
     # -- picture and sound ---------------------------------------------------------
 
     def picture_view(errors: dict[str, str], note: str = "", code: int = 200) -> Response:
-        s = deps.settings.current().stream
+        cfg = deps.settings.current()
+        s = cfg.stream
+        st = conductor.status()
         return page(
             "picture.html", code,
             video=f"{s.width}x{s.height}", fps=s.fps, bitrate=s.bitrate_kbps,
-            device=deps.settings.current().audio.device, presets=VIDEO_PRESETS,
+            device=cfg.audio.device, presets=VIDEO_PRESETS,
             fps_choices=FPS_CHOICES, errors=errors, note=note,
             has_snapshot=deps.snapshot is not None,
+            light_mode=cfg.light.mode, light_modes=LIGHT_MODES,
+            light=public_status(st)["light"],
         )  # fmt: skip
 
     @bp.get("/picture")
@@ -377,6 +384,23 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         if errors:
             return picture_view(errors, code=400)
         return picture_view({}, note=t("saved"))
+
+    @bp.post("/picture/light")
+    def light_save() -> Any:
+        try:
+            deps.settings.update({"light.mode": request.form.get("mode", "")})
+        except SettingsError as e:
+            return picture_view(e.fields, code=400)
+        conductor.set_light()  # the new mode shows at once
+        return picture_view({}, note=t("saved"))
+
+    @bp.post("/picture/light/switch")
+    def light_switch() -> Any:
+        on = request.form.get("on", "")
+        if on not in ("0", "1"):
+            abort(400)
+        conductor.set_light(on == "1")
+        return redirect(url_for("web.picture") + "#light")
 
     @bp.get("/snapshot.jpg")
     def snapshot() -> Any:

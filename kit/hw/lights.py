@@ -33,7 +33,8 @@ PATTERNS: dict[State, Pattern] = {
 }
 
 # The ring light is on during the countdown (so the creator sees the framing)
-# and for the whole broadcast, including while it reconnects.
+# and for the whole broadcast, including while it reconnects (in the default
+# "broadcast" mode; see ring_light).
 RING_LIGHT_ON = frozenset({State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING})
 
 
@@ -48,5 +49,11 @@ def pattern(state: State, struggling: bool = False) -> Pattern:
     return PATTERNS[state]
 
 
-def ring_light(state: State) -> bool:
+def ring_light(state: State, mode: str, manual_on: bool) -> bool:
+    """Whether the relay is on. ``mode`` is [light] mode: "broadcast" follows the state,
+    "always" is on whatever the state, "manual" follows the page's switch (``manual_on``)."""
+    if mode == "always":
+        return True
+    if mode == "manual":
+        return manual_on
     return state in RING_LIGHT_ON

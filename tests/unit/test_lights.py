@@ -44,9 +44,30 @@ def test_live_is_solid() -> None:
     assert pattern(State.LIVE) == ((True, 0.0),)
 
 
+@pytest.mark.parametrize("manual_on", [False, True])
 @pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
-def test_ring_light(state: State) -> None:
-    assert ring_light(state) is (state in RING_ON)
+def test_ring_light_in_broadcast_mode_follows_the_state_not_the_switch(
+    state: State, manual_on: bool
+) -> None:
+    assert ring_light(state, "broadcast", manual_on) is (state in RING_ON)
+
+
+@pytest.mark.parametrize("manual_on", [False, True])
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def test_ring_light_always_on_ignores_state_and_switch(state: State, manual_on: bool) -> None:
+    assert ring_light(state, "always", manual_on) is True
+
+
+@pytest.mark.parametrize("manual_on", [False, True])
+@pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
+def test_ring_light_in_manual_mode_follows_only_the_switch(state: State, manual_on: bool) -> None:
+    assert ring_light(state, "manual", manual_on) is manual_on
+
+
+def test_the_light_modes_are_the_configs() -> None:
+    from kit.config import LIGHT_MODES
+
+    assert LIGHT_MODES == ("broadcast", "always", "manual")
 
 
 def test_live_while_the_network_struggles_has_its_own_rhythm() -> None:
@@ -57,3 +78,13 @@ def test_live_while_the_network_struggles_has_its_own_rhythm() -> None:
     assert LIVE_STRUGGLING not in [pattern(s) for s in State]
     # Only live shows it: reconnecting already says the network is the trouble.
     assert pattern(State.RECONNECTING, struggling=True) == pattern(State.RECONNECTING)
+
+
+def test_the_light_mode_is_validated_like_the_other_keys() -> None:
+    from kit.config import ConfigError, from_dict
+
+    assert from_dict({}).light.mode == "broadcast"
+    assert from_dict({"light": {"mode": "manual"}}).light.mode == "manual"
+    with pytest.raises(ConfigError) as e:
+        from_dict({"light": {"mode": "sometimes"}})
+    assert e.value.problems[0].startswith("light.mode: must be one of broadcast, always, manual")

@@ -97,3 +97,45 @@ def test_reopen_keeps_data(db: Path) -> None:
     finally:
         reopened.close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_peak_temperature_is_kept_and_missing_means_not_measured(store: Store) -> None:
+    hot = store.begin("hot", Path("/rec/h"), now=1.0)
+    store.end(hot, "idle", 0, 0, 2500.0, now=2.0, peak_temperature_c=71.5)
+    cold = store.begin("no sensor", Path("/rec/c"), now=3.0)
+    store.end(cold, "idle", 0, 0, 2500.0, now=4.0)
+    assert store.session(hot).peak_temperature_c == 71.5  # type: ignore[union-attr]
+    assert store.session(cold).peak_temperature_c is None  # type: ignore[union-attr]
+
+
+# The sessions table as the first release made it, before peak_temperature_c.
+OLD_SCHEMA = """
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY, started_at REAL NOT NULL, ended_at REAL,
+    title TEXT NOT NULL DEFAULT '', dir TEXT NOT NULL, end_state TEXT NOT NULL DEFAULT '',
+    reconnects INTEGER NOT NULL DEFAULT 0, dropped_frames INTEGER NOT NULL DEFAULT 0,
+    bitrate_kbps REAL NOT NULL DEFAULT 0
+);
+INSERT INTO sessions (started_at, ended_at, title, dir, end_state)
+    VALUES (5.0, 6.0, 'before the upgrade', '/rec/old', 'idle');
+"""
+
+
+def test_a_database_from_before_the_peak_temperature_is_migrated(db: Path) -> None:
+    import sqlite3
+
+    db.parent.mkdir(parents=True)
+    old = sqlite3.connect(db)
+    old.executescript(OLD_SCHEMA)
+    old.close()
+    for _ in range(2):  # and opening it again does not add the column twice
+        s = Store(db)
+        try:
+            got = s.session(1)
+            assert got is not None
+            assert (got.title, got.peak_temperature_c) == ("before the upgrade", None)
+            sid = s.begin("after", Path("/rec/new"), now=7.0)
+            s.end(sid, "idle", 0, 0, 1.0, now=8.0, peak_temperature_c=60.0)
+            assert s.session(sid).peak_temperature_c == 60.0  # type: ignore[union-attr]
+        finally:
+            s.close()

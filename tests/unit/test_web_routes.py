@@ -31,7 +31,7 @@ KEY = "stream-7311111111111111111?expire=1790000000&sign=0123abcd"
 
 
 class Kit:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, audio: Any = None) -> None:
         self.state = tmp / "state"
         cfg = from_dict(
             {
@@ -47,7 +47,7 @@ class Kit:
             Parts(
                 cfg,
                 TestPatternCamera(720, 1280, 30),
-                Tone(),
+                Tone() if audio is None else audio,
                 self.panel,
                 self.store,
                 "libx264",
@@ -377,6 +377,10 @@ def test_recordings_list_report_download_and_delete(kit: Kit, tmp_path: Path) ->
     assert "Sale &lt;b&gt;" in page and "0:01:40" in page and "1 highlights" in page
     report = c.get(f"/recordings/{sid}").text
     assert "0:01:40" in report and "not measured" in report
+    hot = kit.store.begin("Hot", folder, now=2000.0)
+    kit.store.end(hot, "stopped", 0, 0, 2500.0, now=2100.0, peak_temperature_c=71.46)
+    report = c.get(f"/recordings/{hot}").text
+    assert "71.5 °C" in report and "not measured" not in report
     r = c.get(f"/recordings/{sid}/part-0000.mp4")
     assert r.status_code == 200 and r.data == b"x" * 2000
     assert c.get(f"/recordings/{sid}/..%2Fkit.db").status_code == 404

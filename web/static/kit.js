@@ -64,6 +64,62 @@
     }, 5000);
   }
 
+  // Picture: the microphone's level (about twice a second while the section is open and
+  // the kit idle; slowly while the broadcast holds the microphone) and its gain.
+  var micBox = $("mic");
+  if (micBox) {
+    var timer = null, gain = $("gain");
+    function db(v) { return v === null || v === undefined ? "—" : v.toFixed(0) + " dBFS"; }
+    function showLevel(r) {
+      var msg = { busy: "js.mic_busy", simulated: "js.mic_simulated" }[r.state];
+      $("mic-message").textContent = msg ? t(msg) : r.message;
+      $("mic-peak").value = r.peak_dbfs === null ? -60 : Math.max(-60, r.peak_dbfs);
+      $("mic-rms").value = r.rms_dbfs === null ? -60 : Math.max(-60, r.rms_dbfs);
+      $("mic-peak-v").textContent = db(r.peak_dbfs);
+      $("mic-rms-v").textContent = db(r.rms_dbfs);
+      var warn = r.clipping ? t("js.mic_clipping") : r.silent ? t("js.mic_silent") : "";
+      $("mic-warning").textContent = warn;
+      $("mic-warning").hidden = !warn;
+      return r.state === "measured" ? 500 : r.state === "busy" ? 5000 : 0;
+    }
+    function poll() {
+      timer = null;
+      if (!micBox.open || document.hidden) return;
+      fetch("/api/mic/level", { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (r) { var next = showLevel(r); if (next && micBox.open) timer = setTimeout(poll, next); })
+        .catch(function () { $("mic-message").textContent = t("js.no_contact"); timer = setTimeout(poll, 5000); });
+    }
+    function showGain(r) {
+      if (r.percent === undefined) {
+        gain.disabled = true;
+        $("gain-message").textContent = t("js.gain_none", { error: r.error });
+      } else {
+        gain.disabled = false;
+        gain.value = r.percent;
+        $("gain-v").textContent = r.percent + " %";
+        $("gain-message").textContent = "";
+      }
+    }
+    gain.addEventListener("input", function () { $("gain-v").textContent = gain.value + " %"; });
+    gain.addEventListener("change", function () {
+      fetch("/api/mic/gain", {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+        body: JSON.stringify({ percent: Number(gain.value) })
+      }).then(function (r) { return r.json(); }).then(showGain);
+    });
+    function opened() {
+      if (!micBox.open) return;
+      $("mic-message").textContent = t("js.mic_measuring");
+      fetch("/api/mic/gain", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(showGain);
+      if (!timer) poll();
+    }
+    micBox.addEventListener("toggle", opened);
+    document.addEventListener("visibilitychange", function () { if (!document.hidden && !timer) poll(); });
+    opened();
+  }
+
   // Home: state, timer and figures from the kit's event stream.
   var home = $("home");
   if (!home) return;
