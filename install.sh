@@ -283,6 +283,38 @@ print_address() {
   fi
 }
 
+hotspot_password() {
+  # The password of the kit's own Wi-Fi hotspot (Kit-XXXX, kit/net/hotspot.py), made
+  # once per kit and kept: it goes on the printed label (hardware/label.svg). Twelve
+  # characters without 0/O/1/l/I, so that it can be read off the label.
+  local file="$ETC/hotspot-password" tmp
+  if [ -s "$file" ]; then
+    say "keeping the hotspot password in /etc/kit/hotspot-password"
+  else
+    say "generating the hotspot password in /etc/kit/hotspot-password"
+    tmp="$(mktemp "$ETC/.hotspot-password.XXXXXX")"
+    python3 -c 'import secrets
+a = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+print("".join(secrets.choice(a) for _ in range(12)))' > "$tmp"
+    chmod 0640 "$tmp"
+    chown root:kit "$tmp"
+    mv -f "$tmp" "$file"
+  fi
+  chown root:kit "$file"
+  chmod 0640 "$file"
+}
+
+print_hotspot() {
+  local name
+  name="$("$OPT/venv/bin/python" -m kit.net.hotspot name --root "${ROOT:-/}" 2>/dev/null)" \
+    || name="Kit-????"
+  say "with no known Wi-Fi (or after a 10 s hold of the button) the kit opens its own Wi-Fi:"
+  say "  name:     $name"
+  say "  password: $(cat "$ETC/hotspot-password")"
+  say "  page:     http://10.42.0.1:8080 on that Wi-Fi"
+  say "write them on the label (hardware/label.svg) and stick it on the kit"
+}
+
 install_pi() {
   [ "$(id -u)" -eq 0 ] || die "run it as root: sudo ./install.sh"
   check_os
@@ -294,9 +326,11 @@ install_pi() {
   create_user
   install_code
   install_config
+  hotspot_password
   wifi_power_save_off
   install_service
   print_address
+  print_hotspot
 }
 
 uninstall_pi() {

@@ -535,3 +535,11 @@ def test_nmcli_timeout(tmp_path: Path) -> None:
     with pytest.raises(wifi.NmcliError) as e:
         wifi.Nmcli(str(script), timeout=0.3).run(["device", "status"])
     assert e.value.returncode == 3
+
+
+def test_stand_in_nmcli_refuses_what_it_does_not_know(nmcli_log: Path) -> None:
+    # So that a command the kit starts sending is not answered by accident.
+    with pytest.raises(wifi.NmcliError) as e:
+        wifi.Nmcli(FAKE_NMCLI).run(["connection", "up", "id", "kit-hotspot"])
+    assert e.value.returncode == 2
+    assert calls(nmcli_log) == [["connection", "up", "id", "kit-hotspot"]]
