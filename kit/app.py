@@ -99,6 +99,35 @@ class HealthReader:
             return figures
 
 
+def open_hotspot(port: int) -> Any:
+    """The kit's own Wi-Fi (Kit-XXXX), opened on demand (a 10 s hold when idle)."""
+
+    def start() -> str:
+        from kit.net.hotspot import Hotspot
+
+        return Hotspot().start().url(port)
+
+    return start
+
+
+def open_hotspot_at_boot(conductor: Conductor, wait_s: float = 30.0) -> None:
+    """With no known Wi-Fi and no link at boot, open the hotspot so a phone can set one up.
+    NetworkManager needs some seconds to bring links up first."""
+
+    def decide() -> None:
+        from kit.net.hotspot import Hotspot
+
+        try:
+            if Hotspot().should_open_at_boot():
+                conductor.long_hold()
+        except Exception:  # no NetworkManager here: nothing to decide
+            log.info("hotspot: no NetworkManager to ask at boot")
+
+    timer = threading.Timer(wait_s, decide)
+    timer.daemon = True
+    timer.start()
+
+
 def snapshot_source(simulate: bool, camera: CameraSource) -> Any:
     """The preview frame for the page: the test pattern in simulation, else the camera's."""
     if simulate:
@@ -141,10 +170,23 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
         if conductor is not None:
             conductor.hold()
 
-    panel = Panel(cfg.gpio, on_press, on_hold, pin_factory=pin_factory)
+    def on_long_hold() -> None:
+        if conductor is not None:
+            conductor.long_hold()
+
+    panel = Panel(cfg.gpio, on_press, on_hold, pin_factory=pin_factory, on_long_hold=on_long_hold)
     web: WebServer | None = None
     try:
-        parts = Parts(cfg, camera, audio, panel, store, encoder, settings=settings.current)
+        parts = Parts(
+            cfg,
+            camera,
+            audio,
+            panel,
+            store,
+            encoder,
+            settings=settings.current,
+            open_hotspot=None if simulate else open_hotspot(cfg.web.port),
+        )
         conductor = Conductor(parts)
         web_deps = WebDeps(
             settings,
@@ -165,6 +207,8 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
         signal.signal(signal.SIGINT, on_signal)
         conductor.start()
         web.start()
+        if not simulate:
+            open_hotspot_at_boot(conductor)
         log.info(
             "kit ready%s: page and API on http://%s:%s",
             " (simulation)" if simulate else "",

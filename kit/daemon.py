@@ -92,6 +92,10 @@ class Parts:
     # The settings in force: the config file with the page's edits on top.
     # Read at each use, so an edit applies to the next broadcast.
     settings: Callable[[], Config] | None = None
+    # Opens the kit's own Wi-Fi and returns the page's address there (raises
+    # with a message that says why not); None where there is no hotspot
+    # (simulation).
+    open_hotspot: Callable[[], str] | None = None
 
     def current(self) -> Config:
         return self.settings() if self.settings is not None else self.config
@@ -113,6 +117,7 @@ class Conductor:
         self._session: _Session | None = None
         self._last_session: dict[str, Any] = {}
         self._health_cache: tuple[float, dict[str, Any]] | None = None
+        self._hotspot = ""
         # The page's ring-light switch: runtime only, acts in [light] mode = "manual".
         self._manual_light = False
         self._lights_lock = threading.Lock()
@@ -133,6 +138,9 @@ class Conductor:
 
     def hold(self) -> None:
         self.submit(Ev.HOLD)
+
+    def long_hold(self) -> None:
+        self.submit(Ev.LONG_HOLD)
 
     def set_light(self, on: bool | None = None) -> None:
         """The page's ring-light switch (``on``; it acts only in manual mode), or, with
@@ -167,6 +175,7 @@ class Conductor:
             "version": version,
             "title": self._p.current().broadcast.title,
             "checks": last_checks,
+            "hotspot": self._hotspot,
             "light": {
                 **self._p.lights.outputs(),
                 "mode": self._p.current().light.mode,
@@ -334,6 +343,23 @@ class Conductor:
             s.markers += 1
             self._p.store.add_marker(s.id, round(self._clock() - s.started, 2))
             log.info("highlight marker %d at %.1f s", s.markers, self._clock() - s.started)
+        elif act is Act.OPEN_HOTSPOT:
+            threading.Thread(target=self._hotspot_worker, name="hotspot", daemon=True).start()
+
+    def _hotspot_worker(self) -> None:
+        """NetworkManager takes seconds to bring up an access point: off the conductor's thread."""
+        if self._p.open_hotspot is None:
+            message = "no hotspot here (simulation)"
+        else:
+            try:
+                message = f"open: join it and visit {self._p.open_hotspot()}"
+            except Exception as e:  # the error's text never holds the password (kit.net.hotspot)
+                message = f"could not open: {e}"
+        log.info("hotspot %s", message)
+        with self._changed:
+            self._hotspot = message
+            self._version += 1
+            self._changed.notify_all()
 
     def _checks_worker(self, generation: int) -> None:
         try:

@@ -62,6 +62,7 @@ class Ev(enum.Enum):
 
     PRESS = "press"  # short press of the button
     HOLD = "hold"  # button held 3 s
+    LONG_HOLD = "long_hold"  # button held 10 s
     START = "start"  # go-live from the page or CLI (no countdown cancel semantics)
     STOP = "stop"  # end / cancel / dismiss from the page or CLI
     MARKER = "marker"  # highlight from the page or CLI
@@ -103,6 +104,7 @@ class Act(enum.Enum):
     START_PIPELINE = "start_pipeline"
     STOP_PIPELINE = "stop_pipeline"
     ADD_MARKER = "add_marker"
+    OPEN_HOTSPOT = "open_hotspot"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ _on(ON_AIR_STATES, Ev.PIPELINE_STOPPED, State.PIPELINE_FAILED)
 _on(State.STOPPING, Ev.PIPELINE_STOPPED, State.IDLE)
 # An error state is dismissed from the page; a press retries (see READY_STATES).
 _on(ERROR_STATES, Ev.STOP, State.IDLE)
+# A 10 s hold when idle opens the kit's own Wi-Fi, so a phone can reach the page.
+_on(State.IDLE, Ev.LONG_HOLD, None, Act.OPEN_HOTSPOT)
 
 
 def step(status: Status, event: Event) -> Transition:

@@ -20,6 +20,10 @@ from kit.hw.lights import OFF, Pattern
 log = logging.getLogger(__name__)
 
 HOLD_SECONDS = 3.0
+LONG_HOLD_SECONDS = 10.0
+# gpiozero calls when_held every this many seconds while held; the handler
+# measures how long, so one button gives both the 3 s and the 10 s hold.
+HOLD_TICK_SECONDS = 0.5
 BOUNCE_SECONDS = 0.03
 
 
@@ -68,16 +72,20 @@ class Panel:
         on_press: Callable[[], None],
         on_hold: Callable[[], None],
         pin_factory: Any = None,
+        on_long_hold: Callable[[], None] | None = None,
     ) -> None:
         from gpiozero import LED, Button, OutputDevice
 
         self._on_press, self._on_hold = on_press, on_hold
+        self._on_long_hold = on_long_hold
         self._held = False
+        self._long_held = False
         self.button = Button(
             cfg.button,
             pull_up=True,
             bounce_time=BOUNCE_SECONDS,
-            hold_time=HOLD_SECONDS,
+            hold_time=HOLD_TICK_SECONDS,
+            hold_repeat=True,
             pin_factory=pin_factory,
         )
         self.relay = OutputDevice(
@@ -93,11 +101,16 @@ class Panel:
         self._player = PatternPlayer(self.led)
 
     def _pressed(self) -> None:
-        self._held = False
+        self._held = self._long_held = False
 
     def _hold(self) -> None:
-        self._held = True
-        self._on_hold()
+        held_for = self.button.held_time or 0.0
+        if not self._held and held_for >= HOLD_SECONDS - 0.05:
+            self._held = True
+            self._on_hold()
+        if self._on_long_hold and not self._long_held and held_for >= LONG_HOLD_SECONDS - 0.05:
+            self._long_held = True
+            self._on_long_hold()
 
     def _released(self) -> None:
         # A press that became a hold is not also a short press.

@@ -120,3 +120,19 @@ def test_force_relay_off(factory: MockFactory, active_high: bool, off_level: boo
     relay.output_with_state(not off_level)  # left on by a killed daemon
     force_relay_off(GpioConfig(relay_active_high=active_high), pin_factory=factory)
     assert relay.state == off_level
+
+
+def test_ten_second_hold_is_a_long_hold_after_the_three_second_one(factory: MockFactory) -> None:
+    rec, long_holds = Recorder(), threading.Event()
+    p = Panel(GpioConfig(), rec.press, rec.hold, pin_factory=factory, on_long_hold=long_holds.set)
+    try:
+        pin = factory.pin(17)
+        pin.drive_low()
+        assert rec.held.wait(3.6), "no 3 s hold"
+        assert not long_holds.wait(6.0), "a long hold before 10 s"
+        assert long_holds.wait(1.5), "no long hold at 10 s"
+        pin.drive_high()
+        time.sleep(0.05)
+        assert (rec.presses, rec.holds) == (0, 1)  # one hold, counted once
+    finally:
+        p.close()

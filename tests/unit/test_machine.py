@@ -46,6 +46,7 @@ TABLE: list[Row] = [
     *[(s, Ev.PIPELINE_STOPPED, S.PIPELINE_FAILED, ()) for s in ON_AIR],
     (STOPPING, Ev.PIPELINE_STOPPED, IDLE, ()),
     *[(s, Ev.STOP, IDLE, ()) for s in ERRORS],
+    (IDLE, Ev.LONG_HOLD, IDLE, (Act.OPEN_HOTSPOT,)),
 ]
 LISTED = {(s, ev) for s, ev, _, _ in TABLE}
 
