@@ -104,7 +104,8 @@ class Panel:
         self._held = self._long_held = False
 
     def _hold(self) -> None:
-        held_for = self.button.held_time or 0.0
+        # active_time counts from the press; held_time would count from the first tick.
+        held_for = self.button.active_time or 0.0
         if not self._held and held_for >= HOLD_SECONDS - 0.05:
             self._held = True
             self._on_hold()
