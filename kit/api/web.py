@@ -34,9 +34,11 @@ from flask import (
 )
 
 import kit
-from kit.api import auth, connection, history
+from kit.api import auth, history
 from kit.api.presets import BY_ID, PRESETS, split_paste
+from kit.checks import Context, Level
 from kit.config import LIGHT_MODES
+from kit.net import checks as net_checks
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
 from kit.store import Store
 
@@ -299,10 +301,11 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     @bp.post("/destination/test")
     def destination_test() -> Any:
-        cfg = deps.settings.current()
-        ca = cfg.stream.ca_file if cfg.stream.tls_verify else None
-        ok, message = connection.test_server(cfg.stream.server, ca)
-        return destination_view({}, {}, note=message, note_ok=ok)
+        # The same probe as the pre-flight ``ingest`` check, without going live.
+        result = net_checks.check_ingest(
+            Context(deps.settings.current(), camera_ok=lambda: True, microphone_ok=lambda: True)
+        )
+        return destination_view({}, {}, note=result.message, note_ok=result.status is Level.OK)
 
     # -- title and keywords ---------------------------------------------------------
 
