@@ -37,12 +37,14 @@ def setup_logging(verbose: bool) -> None:
 
 
 def build_sources(cfg: Config, simulate: bool) -> tuple[CameraSource, AudioSource, Any]:
-    """Camera, microphone and pin factory: simulated, or the Pi's own."""
+    """Camera, microphone and pin factory: simulated, or the Pi's own. In simulation the
+    microphone is a tone unless [audio] device names a real ALSA capture device."""
     if simulate:
         from gpiozero.pins.mock import MockFactory
 
         s = cfg.stream
-        return TestPatternCamera(s.width, s.height, s.fps), Tone(), MockFactory()
+        audio: AudioSource = AlsaMicrophone(cfg.audio.device) if cfg.audio.device else Tone()
+        return TestPatternCamera(s.width, s.height, s.fps), audio, MockFactory()
     from kit.media.camera import CameraError
     from kit.media.picam import PiCamera
 

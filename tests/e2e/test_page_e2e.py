@@ -5,14 +5,14 @@ First-run password, log in, paste a TikTok-style server URL with its key, set a 
 with an emoji, go live, see LIVE and the timer arrive without a reload, add a
 highlight, end, find the recording. Screenshots of each page go to tests/artifacts/e2e/.
 Every request the browser makes is recorded: none may go to another host.
-Never skipped in CI (CI=true): a missing Chromium or Playwright is a failure there.
+Never skipped in CI (CI=true): a missing Chromium or Playwright is a failure there
+(the browser and the artifacts folder come from conftest.py's ``e2e`` fixture).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,55 +20,33 @@ import pytest
 from tests.integration.kitproc import KitProcess, write_config
 from tests.peers.ingest import Ingest
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import E2E
+
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
 PASSWORD = "a long phone password"
 KEY = "stream-7311111111111111111?expire=1790000000&sign=0123abcd"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
-def _playwright():  # type: ignore[no-untyped-def]
-    in_ci = os.environ.get("CI") == "true"
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        if in_ci:
-            raise
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    if not shutil.which(CHROMIUM):
-        if in_ci:
-            raise AssertionError(f"{CHROMIUM} is missing: run ./install.sh --dev")
-        pytest.skip("Debian's chromium is not installed (./install.sh --dev)")
-    return sync_playwright, expect
-
-
-def test_phone_sets_up_goes_live_marks_and_ends(tmp_path: Path, ingest: Ingest) -> None:
-    sync_playwright, expect = _playwright()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def test_phone_sets_up_goes_live_marks_and_ends(tmp_path: Path, ingest: Ingest, e2e: E2E) -> None:
+    sync_playwright, expect = e2e.sync_playwright, e2e.expect
     root = tmp_path / "kit"
     root.mkdir()
     kit = KitProcess(write_config(root, "", key="", title=""), root / "daemon.log")
     kit.start()
-    base = kit.cli("status", "--json") and _base_url(kit)
+    base = kit.cli("status", "--json") and e2e.base_url(kit)
     hosts: set[str] = set()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            ctx = browser.new_context(
-                viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                is_mobile=True, has_touch=True, locale="en-GB",
-            )  # fmt: skip
+            browser = e2e.launch(p)
+            ctx = e2e.phone(browser)
             page = ctx.new_page()
             page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
             page.on("dialog", lambda d: d.accept())
 
             def shot(name: str) -> None:
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+                e2e.shot(page, name)
 
             # First run: the page asks for a password.
             page.goto(base + "/")
@@ -158,7 +136,7 @@ def test_phone_sets_up_goes_live_marks_and_ends(tmp_path: Path, ingest: Ingest) 
             sv_page.goto(base + "/login")
             assert sv_page.get_by_role("button", name="Logga in").is_visible()
             sv_page.emulate_media(color_scheme="dark")
-            sv_page.screenshot(path=str(ARTIFACTS / "12-login-sv-dark.png"))
+            sv_page.screenshot(path=str(e2e.artifacts / "12-login-sv-dark.png"))
             browser.close()
     finally:
         kit.stop()
@@ -166,10 +144,3 @@ def test_phone_sets_up_goes_live_marks_and_ends(tmp_path: Path, ingest: Ingest) 
     recordings = list(kit.recordings.glob("*friday-sale*/part-*.mp4"))
     assert recordings, "the recording is named after the title"
     assert KEY not in kit.log()
-
-
-def _base_url(kit: KitProcess) -> str:
-    import tomllib
-
-    web = tomllib.loads(kit.config.read_text())["web"]
-    return f"http://{web['host']}:{web['port']}"

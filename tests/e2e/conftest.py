@@ -1,0 +1,65 @@
+"""What the page's end-to-end tests share: Debian's Chromium driven by Playwright, at a
+phone's size, against the kit running in simulation; screenshots in tests/artifacts/e2e/.
+Never skipped in CI (CI=true): a missing Chromium or Playwright is a failure there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.kitproc import KitProcess
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True, "locale": "en-GB"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class E2E:
+    sync_playwright: Any
+    expect: Any
+    artifacts: Path
+
+    def launch(self, p: Any) -> Any:
+        """Headless Chromium from a started ``sync_playwright()``."""
+        return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+
+    def phone(self, browser: Any, **overrides: Any) -> Any:
+        """A browser context the size of a phone (390x844, touch, en-GB)."""
+        return browser.new_context(**(PHONE | overrides))
+
+    def shot(self, page: Any, name: str) -> None:
+        page.screenshot(path=str(self.artifacts / f"{name}.png"), full_page=True)
+
+    @staticmethod
+    def base_url(kit: KitProcess) -> str:
+        web = tomllib.loads(kit.config.read_text())["web"]
+        return f"http://{web['host']}:{web['port']}"
+
+
+@pytest.fixture
+def e2e() -> E2E:
+    in_ci = os.environ.get("CI") == "true"
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        if in_ci:
+            raise
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    if not shutil.which(CHROMIUM):
+        if in_ci:
+            raise AssertionError(f"{CHROMIUM} is missing: run ./install.sh --dev")
+        pytest.skip("Debian's chromium is not installed (./install.sh --dev)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return E2E(sync_playwright, expect, ARTIFACTS)
