@@ -101,13 +101,35 @@ class HealthReader:
             return figures
 
 
-def open_hotspot(port: int) -> Any:
-    """The kit's own Wi-Fi (Kit-XXXX), opened on demand (a 10 s hold when idle)."""
+def wifi_setup(conductor: Conductor, simulate: bool) -> Any:
+    """The page's Wi-Fi screen. On a Pi: NetworkManager and the kit's hotspot. In
+    simulation: the status of this computer's link, read only, unless $KIT_NMCLI names a
+    stand-in nmcli (tests/peers/fake_nmcli) to drive the screen against."""
+    from kit.api.netpage import can_change
+    from kit.net.hotspot import Hotspot
+    from kit.net.wifi import Wifi, WifiError
+    from kit.net.wifisetup import WifiSetup
+
+    stand_in = os.environ.get("KIT_NMCLI")
+    if simulate and not stand_in:
+        refusal = WifiError(
+            "simulation: the kit does not change this computer's Wi-Fi", "network.err.simulation"
+        )
+        return WifiSetup(Wifi(), None, can_change(conductor), read_only=refusal)
+    nmcli = stand_in or "nmcli"
+    hotspot = None if simulate else Hotspot(nmcli)
+    return WifiSetup(Wifi(nmcli), hotspot, can_change(conductor))
+
+
+def open_hotspot(setup: Any, port: int) -> Any:
+    """The kit's own Wi-Fi (Kit-XXXX), opened on demand (a 10 s hold when idle); the
+    networks around are scanned first, for the page (no scanning once it is open)."""
 
     def start() -> str:
-        from kit.net.hotspot import Hotspot
+        from kit.net.hotspot import page_url
 
-        return Hotspot().start().url(port)
+        setup.open_hotspot()
+        return page_url(port)
 
     return start
 
@@ -187,15 +209,18 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
             store,
             encoder,
             settings=settings.current,
-            open_hotspot=None if simulate else open_hotspot(cfg.web.port),
         )
         conductor = Conductor(parts)
+        network = wifi_setup(conductor, simulate)
+        if not simulate:
+            parts.open_hotspot = open_hotspot(network, cfg.web.port)
         web_deps = WebDeps(
             settings,
             store,
             cfg.state.dir,
             health=HealthReader(),
             snapshot=snapshot_source(simulate, camera),
+            network=network,
         )
         app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)
         web = WebServer(app, cfg.web.host, cfg.web.port)

@@ -34,11 +34,12 @@ from flask import (
 )
 
 import kit
-from kit.api import auth, history
+from kit.api import auth, history, netpage
 from kit.api.presets import BY_ID, PRESETS, split_paste
 from kit.checks import Context, Level
 from kit.config import LIGHT_MODES
 from kit.net import checks as net_checks
+from kit.net.wifisetup import WifiSetup
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
 from kit.store import Store
 
@@ -80,6 +81,8 @@ class WebDeps:
     clock: Callable[[], float] = time.monotonic
     sse_max_s: float = SSE_MAX_S
     limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
+    # Scan / join / forget / hotspot for the Wi-Fi screen; None: status only, no changes.
+    network: WifiSetup | None = None
 
 
 class Catalogue:
@@ -456,6 +459,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         )
         return redirect(url_for("web.recordings"))
 
+    netpage.register(bp, deps.network, page, t)
     bp.add_app_template_filter(_clock, "clock")
     bp.add_app_template_filter(_size, "size")
     return bp

@@ -147,17 +147,25 @@ def read_password(path: Path = PASSWORD_FILE) -> str:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HotspotError(
-            f"the hotspot has no password: {path} is missing (run install.sh again)"
+            f"the hotspot has no password: {path} is missing (run install.sh again)",
+            "network.err.hotspot_password",
+            path=str(path),
         ) from None
     except (OSError, UnicodeDecodeError):
-        raise HotspotError(f"the hotspot's password cannot be read from {path}") from None
+        raise HotspotError(
+            f"the hotspot's password cannot be read from {path}",
+            "network.err.hotspot_password",
+            path=str(path),
+        ) from None
     password = text.rstrip("\r\n")
     try:
         check_password(password)
     except WifiError:
         raise HotspotError(
             f"the hotspot's password in {path} is not a valid WPA password (run install.sh "
-            "again after removing it)"
+            "again after removing it)",
+            "network.err.hotspot_password",
+            path=str(path),
         ) from None
     return password
 
@@ -200,13 +208,17 @@ class Hotspot:
 
     def _run(self, argv: Sequence[str], timeout: float) -> str:
         if not self.nmcli.available():
-            raise HotspotError("NetworkManager (nmcli) is not installed: no hotspot")
+            raise HotspotError(
+                "NetworkManager (nmcli) is not installed: no hotspot", "network.err.no_nmcli"
+            )
         try:
             return self.nmcli.run(argv, timeout=timeout)
         except NmcliError as e:
             # nmcli's text may quote the password ("'...' is not valid WPA PSK"): not shown.
             reason = _NMCLI_EXIT.get(e.returncode, f"nmcli failed (exit code {e.returncode})")
-            raise HotspotError(reason) from None
+            known = e.returncode in _NMCLI_EXIT
+            key = f"network.err.hotspot_{e.returncode if known else 'other'}"
+            raise HotspotError(reason, key, code=e.returncode) from None
 
     def connections(self, active: bool = False) -> list[Connection]:
         return parse_connections(self._run(connections_argv(active), timeout=10))
@@ -225,7 +237,7 @@ class Hotspot:
         try:
             argv = start_argv(ssid, password, self.ifname)
         except WifiError as e:  # the name; the password was checked when read
-            raise HotspotError(str(e)) from None
+            raise HotspotError(str(e), e.key, **e.values) from None
         self._run(argv, timeout=45)
         return HotspotInfo(ssid, HOTSPOT_ADDRESS)
 

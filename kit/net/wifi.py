@@ -68,7 +68,15 @@ _NMCLI_EXIT = {
 
 
 class WifiError(ValueError):
-    """A Wi-Fi request that cannot be done; the message says why and never holds a password."""
+    """A Wi-Fi request that cannot be done; the message says why and never holds a password.
+
+    `key` names the same message in the page's catalogues ("network.err.<...>", filled
+    with `values`); the English text stays for logs and the CLI."""
+
+    def __init__(self, message: str, key: str = "", **values: Any) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 # -- parsers (pure) -----------------------------------------------------------------
@@ -326,12 +334,19 @@ def parse_ip_addr(text: str) -> str | None:
 def check_ssid(ssid: str) -> None:
     """Raise WifiError unless `ssid` is 1 to 32 bytes of UTF-8 without control characters."""
     if not ssid:
-        raise WifiError("the Wi-Fi name is empty")
+        raise WifiError("the Wi-Fi name is empty", "network.err.ssid_empty")
     size = len(ssid.encode("utf-8", "surrogatepass"))
     if size > 32:
-        raise WifiError(f"the Wi-Fi name is {size} bytes long; Wi-Fi names have at most 32")
+        raise WifiError(
+            f"the Wi-Fi name is {size} bytes long; Wi-Fi names have at most 32",
+            "network.err.ssid_long",
+            size=size,
+        )
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in ssid):
-        raise WifiError("the Wi-Fi name contains a control character or a line break")
+        raise WifiError(
+            "the Wi-Fi name contains a control character or a line break",
+            "network.err.ssid_control",
+        )
 
 
 _HEX = set(string.hexdigits)
@@ -346,14 +361,21 @@ def check_password(password: str) -> None:
     if any(not 0x20 <= ord(c) <= 0x7E for c in password):
         raise WifiError(
             "the Wi-Fi password contains a character other than plain ASCII letters, digits, "
-            "punctuation and spaces: type it again"
+            "punctuation and spaces: type it again",
+            "network.err.password_chars",
         )
     if n < 8:
-        raise WifiError(f"the Wi-Fi password has {n} characters; WPA passwords have at least 8")
+        raise WifiError(
+            f"the Wi-Fi password has {n} characters; WPA passwords have at least 8",
+            "network.err.password_short",
+            n=n,
+        )
     if n > 63:
         raise WifiError(
             f"the Wi-Fi password has {n} characters; WPA passwords have at most 63 "
-            "(or exactly 64 hexadecimal digits)"
+            "(or exactly 64 hexadecimal digits)",
+            "network.err.password_long",
+            n=n,
         )
 
 
@@ -377,7 +399,10 @@ def forget_argv(name: str) -> list[str]:
     """nmcli's arguments to delete the saved network `name` (a profile name, which is the
     SSID for networks joined here, but may be longer than 32 bytes)."""
     if not name or any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
-        raise WifiError("the saved network's name is empty or contains a control character")
+        raise WifiError(
+            "the saved network's name is empty or contains a control character",
+            "network.err.name_bad",
+        )
     # "id" so that a name that looks like a UUID or a D-Bus path is still taken as a name.
     return ["connection", "delete", "id", name]
 
@@ -613,7 +638,10 @@ class Wifi:
 
     def _require_nmcli(self) -> Nmcli:
         if self.nmcli is None or not self.nmcli.available():
-            raise WifiError("NetworkManager (nmcli) is not installed: Wi-Fi cannot be set up")
+            raise WifiError(
+                "NetworkManager (nmcli) is not installed: Wi-Fi cannot be set up",
+                "network.err.no_nmcli",
+            )
         return self.nmcli
 
     def _change(self, argv: list[str], timeout: float) -> str:
@@ -622,7 +650,9 @@ class Wifi:
         except NmcliError as e:
             # nmcli's own message may quote the command line, password included: not shown.
             reason = _NMCLI_EXIT.get(e.returncode, f"nmcli failed (exit code {e.returncode})")
-            raise WifiError(reason) from None
+            known = e.returncode in _NMCLI_EXIT
+            key = f"network.err.nmcli_{e.returncode if known else 'other'}"
+            raise WifiError(reason, key, code=e.returncode) from None
 
     def scan(self, ifname: str | None = None) -> list[AccessPoint]:
         """Visible networks, strongest first, one entry per SSID (hidden ones left out)."""
