@@ -19,9 +19,46 @@ from pathlib import Path
 from typing import Any
 
 from kit import destination
+from kit.messages import Message, define
 from kit.secret import Secret
 
-Check = Callable[[Any], str | None]
+Check = Callable[[Any], Message | str | None]
+
+# What a refused value is told; ids for the page's catalogue (kit.messages).
+RANGE = define("value.range", "must be between {lo} and {hi} (got {got})")
+ONE_OF = define("value.one_of", "must be one of {choices} (got {got})")
+ABSOLUTE = define("path.absolute", "must be an absolute path (got {got})")
+PERCENT = define("path.percent", "must not contain '%' (got {got})")
+BCM_PIN = define("gpio.pin", "must be a BCM GPIO number from {lo} to {hi} (got {got})")
+ALSA_DEVICE = define(
+    "audio.device", "must be an ALSA device name such as hw:CARD=Device,DEV=0 (got {got})"
+)
+HOST = define("web.host", "must be an IP address such as 0.0.0.0 or 127.0.0.1 (got {got})")
+UPLOAD_URL = define("url.upload", "must be empty or an http:// or https:// address (got {got})")
+TITLE_TOO_LONG = define("title.too_long", "must be at most {max} characters (has {n})")
+TYPE_STRING = define("type.string", "must be a string")
+TYPE_PATH = define("type.path", "must be a path as a string")
+TYPES = {
+    "int": define("type.int", "must be an int (got {got})"),
+    "str": define("type.str", "must be a str (got {got})"),
+    "bool": define("type.bool", "must be a bool (got {got})"),
+    "float": define("type.float", "must be a float (got {got})"),
+}
+NOT_TABLE = define("config.not_table", "[{section}] must be a table")
+UNKNOWN_SECTION = define("config.unknown_section", "unknown section")
+UNKNOWN_SECTION_SUGGEST = define(
+    "config.unknown_section_suggest", "unknown section (did you mean {suggestion}?)"
+)
+UNKNOWN_KEY = define("config.unknown_key", "unknown key")
+UNKNOWN_KEY_SUGGEST = define(
+    "config.unknown_key_suggest", "unknown key (did you mean {suggestion}?)"
+)
+EVEN = define("video.even", "must both be even")
+PORTRAIT = define(
+    "video.portrait", "must be portrait 9:16, such as 720x1280 or 1080x1920 (got {width}x{height})"
+)
+DISTINCT_PINS = define("gpio.distinct", "must be three different pins")
+MAX_TITLE = 32
 
 
 def _field(default: Any, doc: str, check: Check | None = None) -> Any:
@@ -29,63 +66,63 @@ def _field(default: Any, doc: str, check: Check | None = None) -> Any:
 
 
 def _range(lo: float, hi: float) -> Check:
-    return lambda v: None if lo <= v <= hi else f"must be between {lo} and {hi} (got {v})"
+    return lambda v: None if lo <= v <= hi else RANGE(lo=lo, hi=hi, got=v)
 
 
 def _one_of(*choices: str) -> Check:
-    def check(v: str) -> str | None:
-        return None if v in choices else f"must be one of {', '.join(choices)} (got {v!r})"
+    def check(v: str) -> Message | None:
+        return None if v in choices else ONE_OF(choices=", ".join(choices), got=repr(v))
 
     return check
 
 
-def _absolute(v: Path) -> str | None:
+def _absolute(v: Path) -> Message | None:
     if not v.is_absolute():
-        return f"must be an absolute path (got {str(v)!r})"
+        return ABSOLUTE(got=repr(str(v)))
     if "%" in str(v):
         # ffmpeg's segment muxer reads '%' in the recording path as a format.
-        return f"must not contain '%' (got {str(v)!r})"
+        return PERCENT(got=repr(str(v)))
     return None
 
 
-def _server(v: str) -> str | None:
+def _server(v: str) -> Message | str | None:
     if not v:
         return None  # allowed in the file: the pre-flight check asks for it
     try:
         destination.parse_server(v)
     except destination.DestinationError as e:
-        return str(e)
+        return e.message
     return None
 
 
-def _key(v: Secret) -> str | None:
+def _key(v: Secret) -> Message | str | None:
     if not v:
         return None
     try:
         destination.check_key(v.reveal())
     except destination.DestinationError as e:
-        return str(e)
+        return e.message  # never echoes the key
     return None
 
 
-def _bcm_pin(v: int) -> str | None:
-    return None if 2 <= v <= 27 else f"must be a BCM GPIO number from 2 to 27 (got {v})"
+def _bcm_pin(v: int) -> Message | None:
+    return None if 2 <= v <= 27 else BCM_PIN(lo=2, hi=27, got=v)
 
 
 _ALSA_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?::[A-Za-z0-9_=,.-]+)?$")
 
 
-def _alsa_device(v: str) -> str | None:
+def _alsa_device(v: str) -> Message | None:
     if v == "" or _ALSA_NAME.match(v):
         return None
-    return f"must be an ALSA device name such as hw:CARD=Device,DEV=0 (got {v!r})"
+    return ALSA_DEVICE(got=repr(v))
 
 
-def _host(v: str) -> str | None:
+def _host(v: str) -> Message | None:
     try:
         ipaddress.ip_address(v)
     except ValueError:
-        return f"must be an IP address such as 0.0.0.0 or 127.0.0.1 (got {v!r})"
+        return HOST(got=repr(v))
     return None
 
 
@@ -195,10 +232,10 @@ class LightConfig:
     )
 
 
-def _upload_url(v: str) -> str | None:
+def _upload_url(v: str) -> Message | None:
     if v == "" or re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(?:/[\x21-\x7e]*)?", v):
         return None
-    return f"must be empty or an http:// or https:// address (got {v!r})"
+    return UPLOAD_URL(got=repr(v))
 
 
 @dataclass(frozen=True)
@@ -215,12 +252,8 @@ class NetworkConfig:
 class BroadcastConfig:
     title: str = _field(
         "",
-        "Broadcast title (at most 32 characters); names the recordings.",
-        lambda v: (
-            None
-            if title_length(v) <= 32
-            else f"must be at most 32 characters (has {title_length(v)})"
-        ),
+        f"Broadcast title (at most {MAX_TITLE} characters); names the recordings.",
+        lambda v: check_title_length(v),
     )
 
 
@@ -238,12 +271,38 @@ class Config:
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
 
 
-class ConfigError(ValueError):
-    """Every problem found in a config, one per line."""
+@dataclass(frozen=True)
+class Problem:
+    """One problem: where it is ("stream.fps", "stream.width, stream.height", "[strem]";
+    "" for the whole file) and what is wrong (a Message, or plain English)."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{source}: {len(problems)} problem(s)\n  " + "\n  ".join(problems))
+    where: str
+    message: Message | str
+
+    @property
+    def field(self) -> str:
+        """The one field the problem is shown next to: the first one it names."""
+        return self.where.split(",")[0].strip()
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else str(self.message)
+
+
+class ConfigError(ValueError):
+    """Every problem found in a config, one per line.
+
+    ``problems`` is the English lines; ``issues`` the same problems as :class:`Problem`.
+    """
+
+    def __init__(self, source: str, problems: list[Problem] | list[str]) -> None:
+        self.issues = [p if isinstance(p, Problem) else Problem("", p) for p in problems]
+        self.problems = [str(p) for p in self.issues]
+        super().__init__(f"{source}: {len(problems)} problem(s)\n  " + "\n  ".join(self.problems))
+
+
+def check_title_length(title: str) -> Message | None:
+    n = title_length(title)
+    return None if n <= MAX_TITLE else TITLE_TOO_LONG(max=MAX_TITLE, n=n)
 
 
 def title_length(title: str) -> int:
@@ -266,63 +325,65 @@ def title_length(title: str) -> int:
     return count
 
 
-def _suggest(name: str, known: list[str]) -> str:
+def _unknown(name: str, known: list[str], plain: Any, suggest: Any) -> Message:
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return suggest(suggestion=repr(close[0])) if close else plain()
 
 
-def _convert(section: str, f: dataclasses.Field[Any], raw: Any, problems: list[str]) -> Any:
+def _convert(section: str, f: dataclasses.Field[Any], raw: Any, problems: list[Problem]) -> Any:
     name = f"{section}.{f.name}"
     kind = f.type if isinstance(f.type, str) else f.type.__name__
     if kind == "Secret":
         if not isinstance(raw, str):
-            problems.append(f"{name}: must be a string")
+            problems.append(Problem(name, TYPE_STRING()))  # never the value: it is the key
             return None
         return Secret(raw)
     if kind == "Path":
         if not isinstance(raw, str) or not raw:
-            problems.append(f"{name}: must be a path as a string")
+            problems.append(Problem(name, TYPE_PATH()))
             return None
         return Path(raw)
     expected = {"int": int, "str": str, "bool": bool, "float": (int, float)}[kind]
     # bool is an int in Python; a TOML true is never a valid port number.
     if (isinstance(raw, bool) and kind != "bool") or not isinstance(raw, expected):
-        problems.append(f"{name}: must be {'an' if kind == 'int' else 'a'} {kind} (got {raw!r})")
+        problems.append(Problem(name, TYPES[kind](got=repr(raw))))
         return None
     return raw
 
 
-def _build_section(section: str, cls: type, data: Any, problems: list[str]) -> Any:
+def _build_section(section: str, cls: type, data: Any, problems: list[Problem]) -> Any:
     if not isinstance(data, dict):
-        problems.append(f"[{section}] must be a table")
+        problems.append(Problem("", NOT_TABLE(section=section)))
         return cls()
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key, raw in data.items():
         f = fields.get(key)
         if f is None:
-            problems.append(f"{section}.{key}: unknown key{_suggest(key, list(fields))}")
+            message = _unknown(key, list(fields), UNKNOWN_KEY, UNKNOWN_KEY_SUGGEST)
+            problems.append(Problem(f"{section}.{key}", message))
             continue
         value = _convert(section, f, raw, problems)
         if value is None:
             continue
         check = f.metadata.get("check")
-        message = check(value) if check else None
-        if message:
-            problems.append(f"{section}.{key}: {message}")
+        refused = check(value) if check else None
+        if refused:
+            problems.append(Problem(f"{section}.{key}", refused))
             continue
         values[key] = value
     return cls(**values)
 
 
 def from_dict(data: dict[str, Any], source: str = "config") -> Config:
-    problems: list[str] = []
+    problems: list[Problem] = []
     sections = {f.name: f for f in dataclasses.fields(Config)}
     built: dict[str, Any] = {}
     for name, raw in data.items():
         f = sections.get(name)
         if f is None:
-            problems.append(f"[{name}]: unknown section{_suggest(name, list(sections))}")
+            message = _unknown(name, list(sections), UNKNOWN_SECTION, UNKNOWN_SECTION_SUGGEST)
+            problems.append(Problem(f"[{name}]", message))
             continue
         built[name] = _build_section(name, f.default_factory, raw, problems)  # type: ignore[arg-type]
     cfg = Config(**built)
@@ -332,19 +393,18 @@ def from_dict(data: dict[str, Any], source: str = "config") -> Config:
     return cfg
 
 
-def _cross_checks(cfg: Config) -> list[str]:
+def _cross_checks(cfg: Config) -> list[Problem]:
     problems = []
     s = cfg.stream
     if s.width % 2 or s.height % 2:
-        problems.append("stream.width, stream.height: must both be even")
+        problems.append(Problem("stream.width, stream.height", EVEN()))
     if s.width * 16 != s.height * 9:
         problems.append(
-            f"stream.width, stream.height: must be portrait 9:16, such as 720x1280 or 1080x1920 "
-            f"(got {s.width}x{s.height})"
+            Problem("stream.width, stream.height", PORTRAIT(width=s.width, height=s.height))
         )
     pins = [cfg.gpio.button, cfg.gpio.relay, cfg.gpio.led]
     if len(set(pins)) != len(pins):
-        problems.append("gpio.button, gpio.relay, gpio.led: must be three different pins")
+        problems.append(Problem("gpio.button, gpio.relay, gpio.led", DISTINCT_PINS()))
     return problems
 
 

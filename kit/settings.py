@@ -22,12 +22,14 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from kit import config as config_mod
-from kit.config import Config, ConfigError
+from kit.config import Config, ConfigError, Problem
 from kit.fsutil import write_atomic
+from kit.messages import Message, define
 from kit.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,29 @@ MAX_HASHTAGS = 30
 MAX_HASHTAG_LENGTH = 100
 _HASHTAG = re.compile(r"^#[^\s#]+$")
 
+# What a refused page value is told; ids for the page's catalogue (kit.messages).
+NOT_EDITABLE = define("settings.not_editable", "cannot be changed from the page")
+CONTROL_CHARACTERS = define("title.control", "must not contain control characters")
+TOO_MANY_HASHTAGS = define("hashtags.too_many", "at most {max} hashtags (has {n})")
+NOT_A_HASHTAG = define("hashtags.invalid", "{tag} is not a hashtag: a # and a word, no spaces")
+TOO_MANY_KEYWORDS = define("keywords.too_many", "at most {max} terms (has {n})")
+KEYWORD_TOO_LONG = define("keywords.too_long", "{term} is longer than {max} characters")
+KEYWORD_CONTROL = define("keywords.control", "a term contains control characters")
+
 
 class SettingsError(ValueError):
-    """Values that were refused; ``fields`` maps "section.key" to what is wrong."""
+    """Values that were refused, by "section.key" (or "page.<name>").
 
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+    ``fields`` maps each to what is wrong in English (logs, the CLI, the API);
+    ``messages`` maps each to the same as a :class:`kit.messages.Message` (an id
+    and values, which the page shows in the visitor's language) or, for a
+    message without an id, the English text.
+    """
+
+    def __init__(self, fields: Mapping[str, Message | str]) -> None:
+        self.messages: dict[str, Message | str] = dict(fields)
+        self.fields: dict[str, str] = {k: str(v) for k, v in fields.items()}
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.fields.items()))
 
 
 def config_to_dict(cfg: Config) -> dict[str, dict[str, Any]]:
@@ -87,13 +105,10 @@ def _control_chars(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cf") and c != "\u200d" for c in text)
 
 
-def check_title(title: str) -> str | None:
+def check_title(title: str) -> Message | None:
     if _control_chars(title.replace("\ufe0f", "")):
-        return "must not contain control characters"
-    n = config_mod.title_length(title)
-    if n > 32:
-        return f"must be at most 32 characters (has {n})"
-    return None
+        return CONTROL_CHARACTERS()
+    return config_mod.check_title_length(title)
 
 
 def parse_hashtags(text: str) -> list[str]:
@@ -101,12 +116,10 @@ def parse_hashtags(text: str) -> list[str]:
     tags = [t for t in re.split(r"[\s,]+", text.strip()) if t]
     tags = [t if t.startswith("#") else "#" + t for t in tags]
     if len(tags) > MAX_HASHTAGS:
-        raise SettingsError({"page.hashtags": f"at most {MAX_HASHTAGS} hashtags (has {len(tags)})"})
+        raise SettingsError({"page.hashtags": TOO_MANY_HASHTAGS(max=MAX_HASHTAGS, n=len(tags))})
     for t in tags:
         if len(t) > MAX_HASHTAG_LENGTH or not _HASHTAG.match(t) or _control_chars(t):
-            raise SettingsError(
-                {"page.hashtags": f"{t[:40]!r} is not a hashtag: a # and a word, no spaces"}
-            )
+            raise SettingsError({"page.hashtags": NOT_A_HASHTAG(tag=repr(t[:40]))})
     return tags
 
 
@@ -118,14 +131,13 @@ def parse_keywords(text: str) -> list[str]:
         if term and term not in terms:
             terms.append(term)
     if len(terms) > MAX_KEYWORDS:
-        raise SettingsError({"page.keywords": f"at most {MAX_KEYWORDS} terms (has {len(terms)})"})
+        raise SettingsError({"page.keywords": TOO_MANY_KEYWORDS(max=MAX_KEYWORDS, n=len(terms))})
     for term in terms:
         if len(term) > MAX_KEYWORD_LENGTH:
-            raise SettingsError(
-                {"page.keywords": f"{term[:40]!r} is longer than {MAX_KEYWORD_LENGTH} characters"}
-            )
+            message = KEYWORD_TOO_LONG(term=repr(term[:40]), max=MAX_KEYWORD_LENGTH)
+            raise SettingsError({"page.keywords": message})
         if _control_chars(term):
-            raise SettingsError({"page.keywords": "a term contains control characters"})
+            raise SettingsError({"page.keywords": KEYWORD_CONTROL()})
     return terms
 
 
@@ -226,13 +238,13 @@ class Settings:
             f"page.{k}" for k in page if k not in PAGE_DEFAULTS
         ]
         if unknown:
-            raise SettingsError({k: "cannot be changed from the page" for k in unknown})
+            raise SettingsError({k: NOT_EDITABLE() for k in unknown})
         with self._lock:
             overrides = {s: dict(v) for s, v in self._overrides.items()}
             for dotted, value in changes.items():
                 section, key = dotted.split(".", 1)
                 overrides.setdefault(section, {})[key] = value
-            errors: dict[str, str] = {}
+            errors: dict[str, Message | str] = {}
             if "broadcast.title" in changes:
                 message = check_title(str(changes["broadcast.title"]))
                 if message:
@@ -240,7 +252,7 @@ class Settings:
             try:
                 cfg = self._build(overrides)
             except ConfigError as e:
-                errors |= _field_errors(e.problems)
+                errors |= _field_errors(e.issues)
                 cfg = None
             if errors or cfg is None:
                 raise SettingsError(errors)
@@ -260,14 +272,12 @@ class Settings:
         )) or "defaults")  # fmt: skip
 
 
-def _field_errors(problems: list[str]) -> dict[str, str]:
-    """'stream.key: the stream key ...' -> {'stream.key': 'the stream key ...'}.
+def _field_errors(problems: list[Problem]) -> dict[str, Message | str]:
+    """Each problem's message by the field it is shown next to (the first one per field).
 
     Cross-field problems ('stream.width, stream.height: ...') go to the first field.
     """
-    out: dict[str, str] = {}
+    out: dict[str, Message | str] = {}
     for p in problems:
-        names, _, message = p.partition(": ")
-        first = names.split(",")[0].strip()
-        out.setdefault(first, message)
+        out.setdefault(p.field, p.message)
     return out

@@ -38,6 +38,7 @@ from kit.api import auth, history, netpage
 from kit.api.presets import BY_ID, PRESETS, split_paste
 from kit.checks import Context, Level
 from kit.config import LIGHT_MODES
+from kit.messages import Message, render
 from kit.net import checks as net_checks
 from kit.net.wifisetup import WifiSetup
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
@@ -98,6 +99,10 @@ class Catalogue:
         text = self._strings.get(lang, {}).get(key) or self._strings["en"].get(key, key)
         return text.format(**values) if values else text
 
+    def error(self, lang: str, message: Message | str) -> str:
+        """A validator's message in ``lang``; its English text where there is no entry."""
+        return render(message, self._strings.get(lang, {}))
+
     def client(self, lang: str) -> dict[str, str]:
         """The strings the page's script needs (keys starting with 'js.')."""
         return {
@@ -152,6 +157,10 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     def t(key: str, **values: Any) -> str:
         return strings.get(lang(), key, **values)
+
+    def field_errors(e: SettingsError) -> dict[str, str]:
+        """The refused fields' messages in the visitor's language."""
+        return {name: strings.error(lang(), m) for name, m in e.messages.items()}
 
     def csrf_token() -> str:
         if "csrf" not in session:
@@ -299,7 +308,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         try:
             deps.settings.update(changes, {"preset": preset})
         except SettingsError as e:
-            return destination_view(e.fields, {"server": server, "preset": preset}, code=400)
+            return destination_view(field_errors(e), {"server": server, "preset": preset}, code=400)
         return destination_view({}, {}, note=t("saved"))
 
     @bp.post("/destination/test")
@@ -338,12 +347,12 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                 parsed = parse(form[name])
                 page_values[name] = " ".join(parsed) if name == "hashtags" else parsed
             except SettingsError as e:
-                errors |= e.fields
+                errors |= field_errors(e)
         if not errors:
             try:
                 deps.settings.update({"broadcast.title": title}, page_values)
             except SettingsError as e:
-                errors |= e.fields
+                errors |= field_errors(e)
         if errors:
             return broadcast_view(errors, form, code=400)
         return broadcast_view({}, {}, note=t("saved"))
@@ -386,7 +395,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             try:
                 deps.settings.update({**values, "stream.width": width, "stream.height": height})
             except SettingsError as e:
-                errors |= e.fields
+                errors |= field_errors(e)
         if errors:
             return picture_view(errors, code=400)
         return picture_view({}, note=t("saved"))
@@ -396,7 +405,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         try:
             deps.settings.update({"light.mode": request.form.get("mode", "")})
         except SettingsError as e:
-            return picture_view(e.fields, code=400)
+            return picture_view(field_errors(e), code=400)
         conductor.set_light()  # the new mode shows at once
         return picture_view({}, note=t("saved"))
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kit import config
-from kit.config import Config, ConfigError, describe, from_dict, load, title_length
+from kit.config import Config, ConfigError, Problem, describe, from_dict, load, title_length
+from kit.messages import Message
 from kit.secret import Secret
 
 SAMPLE = """\
@@ -45,6 +46,10 @@ def _write(tmp_path: Path, text: str) -> Path:
 def _problems(data: dict[str, object]) -> list[str]:
     with pytest.raises(ConfigError) as e:
         from_dict(data)
+    # Every problem carries an id and values for the page, and reads the same in English.
+    assert [str(p) for p in e.value.issues] == e.value.problems
+    for p in e.value.issues:
+        assert isinstance(p.message, Message), p
     return e.value.problems
 
 
@@ -202,6 +207,9 @@ def test_invalid_key_in_file_never_echoed(tmp_path: Path, key: str) -> None:
     assert len(e.value.problems) == 1
     assert e.value.problems[0].startswith("stream.key: ")
     assert M[:8] not in str(e.value)
+    (issue,) = e.value.issues
+    assert isinstance(issue.message, Message) and issue.message.id.startswith("stream_key.")
+    assert all(M[:8] not in v for v in issue.message.params.values())
 
 
 @pytest.mark.parametrize(
@@ -276,6 +284,34 @@ def test_title_limit_counts_emoji_as_one() -> None:
 def test_config_error_lists_problems_one_per_line() -> None:
     e = ConfigError("kit.toml", ["a: one", "b: two"])
     assert str(e) == "kit.toml: 2 problem(s)\n  a: one\n  b: two"
+    assert [p.message for p in e.issues] == ["a: one", "b: two"]  # no id: plain English
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "id", "params"),
+    [
+        ({"stream": {"fps": 100}}, "stream.fps", "value.range",
+         {"lo": "15", "hi": "60", "got": "100"}),
+        ({"stream": {"width": 1280, "height": 720}}, "stream.width", "video.portrait",
+         {"width": "1280", "height": "720"}),
+        ({"gpio": {"led": 17}}, "gpio.button", "gpio.distinct", {}),
+        ({"stream": {"birate_kbps": 1}}, "stream.birate_kbps", "config.unknown_key_suggest",
+         {"suggestion": "'bitrate_kbps'"}),
+        ({"web": "8080"}, "", "config.not_table", {"section": "web"}),
+        ({"broadcast": {"title": "x" * 40}}, "broadcast.title", "title.too_long",
+         {"max": "32", "n": "40"}),
+    ],
+    ids=["range", "cross-field", "three-fields", "suggestion", "section", "title"],
+)  # fmt: skip
+def test_problems_carry_the_field_an_id_and_values(
+    data: dict[str, object], field: str, id: str, params: dict[str, str]
+) -> None:
+    with pytest.raises(ConfigError) as e:
+        from_dict(data)
+    (issue,) = e.value.issues
+    assert isinstance(issue, Problem) and issue.field == field
+    assert isinstance(issue.message, Message)
+    assert (issue.message.id, issue.message.params) == (id, params)
 
 
 def test_x264_presets_all_accepted() -> None:

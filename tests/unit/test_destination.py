@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kit.destination import MAX_KEY_LENGTH, DestinationError, check_key, parse, parse_server
+from kit.messages import Message
 
 VALID_SERVERS = [
     ("rtmps://push-rtmp-l11-sg01.tiktokcdn.com:443/game/",
@@ -69,6 +70,9 @@ def test_invalid_server(url: str, fragment: str) -> None:
     with pytest.raises(DestinationError) as e:
         parse_server(url)
     assert fragment in str(e.value)
+    # The same sentence with an id and values, for the page's catalogue.
+    assert isinstance(e.value.message, Message) and e.value.message.id.startswith("server.")
+    assert str(e.value.message) == str(e.value)
 
 
 VALID_KEYS = [
@@ -127,6 +131,10 @@ def test_invalid_key(key: str, fragment: str) -> None:
     assert fragment in message
     assert M not in message
     assert M[:8] not in message
+    m = e.value.message
+    assert isinstance(m, Message) and m.id.startswith("stream_key.") and str(m) == message
+    # What the page fills into a translation never holds the key either.
+    assert all(M[:8] not in v for v in m.params.values())
 
 
 @pytest.mark.parametrize(("key", "fragment"), INVALID_KEYS[1:4], ids=["space", "nl", "tab"])

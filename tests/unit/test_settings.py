@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kit.config import from_dict
+from kit.messages import Message
 from kit.settings import Settings, SettingsError
 
 KEY = "stream-1?expire=1&sign=abcd"
@@ -32,10 +33,44 @@ def test_a_bad_value_saves_nothing(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as e:
         s.update({"stream.server": "rtmp://h/live/", "stream.key": "bad|key"})
     assert "stream.key" in e.value.fields and "bad|key" not in str(e.value)
-    with pytest.raises(SettingsError):
+    with pytest.raises(SettingsError) as e:
         s.update({"stream.width": 1000})
-    with pytest.raises(SettingsError):
+    assert e.value.fields == {  # a cross-field problem is shown next to its first field
+        "stream.width": "must be portrait 9:16, such as 720x1280 or 1080x1920 (got 1000x1280)"
+    }
+    with pytest.raises(SettingsError) as e:
         s.update({"state.dir": "/tmp"})  # not editable from the page
+    assert e.value.fields == {"state.dir": "cannot be changed from the page"}
+    assert not (tmp_path / "settings.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"stream.key": "bad|key"}, {"stream.key": "stream_key.forbidden"}),
+        ({"stream.server": "http://h/live", "stream.fps": 90},
+         {"stream.server": "server.scheme", "stream.fps": "value.range"}),
+        ({"stream.width": 1080}, {"stream.width": "video.portrait"}),
+        ({"broadcast.title": "a\x07b"}, {"broadcast.title": "title.control"}),
+        ({"broadcast.title": "x" * 33}, {"broadcast.title": "title.too_long"}),
+        ({"light.mode": "disco"}, {"light.mode": "value.one_of"}),
+        ({"gpio.led": 5}, {"gpio.led": "settings.not_editable"}),
+    ],
+    ids=["key", "two-fields", "cross-field", "title-control", "title-long", "choice",
+         "not-editable"],
+)  # fmt: skip
+def test_each_refused_field_has_its_english_text_and_a_message_id(
+    tmp_path: Path, changes: dict[str, object], expected: dict[str, str]
+) -> None:
+    s = Settings(base(tmp_path), tmp_path)
+    with pytest.raises(SettingsError) as e:
+        s.update(changes)
+    assert set(e.value.fields) == set(expected) == set(e.value.messages)
+    for name, id in expected.items():
+        m = e.value.messages[name]
+        assert isinstance(m, Message) and m.id == id
+        assert e.value.fields[name] == str(m)  # English for logs, the CLI and the API
+    assert "bad|key" not in str(e.value)
     assert not (tmp_path / "settings.json").exists()
 
 

@@ -394,3 +394,16 @@ def test_swedish_from_the_browser_language(kit: Kit) -> None:
     assert "Välj ett lösenord" in r.text and 'lang="sv"' in r.text
     r = c.get("/setup", headers={"Accept-Language": "de"})
     assert "Set a password" in r.text
+
+
+def test_a_refused_field_speaks_the_browser_language(kit: Kit) -> None:
+    # Every rule in both languages: tests/unit/test_messages_i18n.py.
+    c, token = logged_in(kit)
+    data = {"csrf": token, "preset": "custom", "server": "http://h/live/", "key": ""}
+    r = c.post("/destination", data=data, headers={"Accept-Language": "sv"})
+    assert r.status_code == 400
+    assert "serveradressen måste börja med rtmp:// eller rtmps://" in r.text
+    assert "must start with" not in r.text
+    r = c.post("/destination", data=data, headers={"Accept-Language": "de"})
+    assert "the server URL must start with rtmp:// or rtmps://" in r.text
+    assert kit.settings.current().stream.server == "rtmp://127.0.0.1:1/live/"
