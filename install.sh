@@ -22,11 +22,14 @@ cd "$here"
 # Chromium is the browser the page's end-to-end test drives (through Playwright;
 # the page, web/, is served from this checkout: the kit is installed with pip -e);
 # systemd brings systemd-analyze, which checks the service unit; debootstrap makes
-# the clean Debian 12 root the installer is tested in.
+# the clean Debian 12 root the installer is tested in; polkitd (polkitd, pkcheck) and
+# dbus-daemon run the real polkit against the kit's NetworkManager rule
+# (tests/integration/test_polkit.py; NetworkManager's own polkit files: nm_polkit_files).
 DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
   openssl iproute2 procps ca-certificates shellcheck systemd chromium debootstrap
+  polkitd dbus-daemon
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -68,6 +71,32 @@ setup_venv() {
   say "installing the kit into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[alsa,test]"
+}
+
+# NetworkManager's polkit actions and rule, for tests/integration/test_polkit.py: taken
+# from Debian's network-manager package without installing it (NetworkManager would
+# start managing this machine's network), into .venv/share/polkit-1.
+NM_POLKIT=.venv/share/polkit-1
+nm_polkit_files() {
+  local policy="$NM_POLKIT/actions/org.freedesktop.NetworkManager.policy" tmp apt_opts=()
+  if [ -s "$policy" ]; then
+    say "NetworkManager's polkit actions: present"
+    return
+  fi
+  say "extracting NetworkManager's polkit actions from its package into $NM_POLKIT"
+  tmp="$(mktemp -d)"
+  # As root, apt would hand the download to its _apt user, which cannot write here.
+  [ "$(id -u)" -eq 0 ] && apt_opts=(-o APT::Sandbox::User=root)
+  if ! (cd "$tmp" && apt-get download -q "${apt_opts[@]}" network-manager); then
+    as_root apt-get update -q  # a package list older than the mirror's current version
+    (cd "$tmp" && apt-get download -q "${apt_opts[@]}" network-manager)
+  fi
+  dpkg-deb -x "$tmp"/network-manager_*.deb "$tmp/x"
+  install -d "$NM_POLKIT/actions" "$NM_POLKIT/rules.d"
+  install -m 0644 "$tmp"/x/usr/share/polkit-1/rules.d/*.rules "$NM_POLKIT/rules.d/"
+  install -m 0644 "$tmp/x/usr/share/polkit-1/actions/org.freedesktop.NetworkManager.policy" \
+    "$policy"
+  rm -rf "$tmp"
 }
 
 sim_config() {
@@ -122,6 +151,7 @@ ETC="$ROOT/etc/kit"
 STATE="$ROOT/var/lib/kit"
 UNIT="$ROOT/etc/systemd/system/kit.service"
 NM_CONF="$ROOT/etc/NetworkManager/conf.d/90-kit-wifi-powersave.conf"
+POLKIT_RULE="$ROOT/etc/polkit-1/rules.d/50-kit-networkmanager.rules"
 PI_PACKAGES=(
   ffmpeg python3 python3-venv python3-dev gcc libasound2-dev alsa-utils
   ca-certificates qrencode iw iproute2
@@ -252,6 +282,19 @@ wifi_power_save_off() {
   fi
 }
 
+polkit_rule() {
+  # NetworkManager asks polkit before it scans, joins, forgets or shares a Wi-Fi network,
+  # and its defaults refuse a service user without a login session: this rule lets the
+  # kit user do exactly that (systemd/kit-networkmanager.rules says which actions and
+  # why). polkitd notices a new or changed file in rules.d by itself. Without polkit
+  # (NetworkManager depends on it) the folder is made here and the rule waits for it.
+  if ! cmp -s "$here/systemd/kit-networkmanager.rules" "$POLKIT_RULE"; then
+    say "allowing the kit user to change Wi-Fi through NetworkManager (polkit rule)"
+    [ -d "$(dirname "$POLKIT_RULE")" ] || install -d -m 0755 "$(dirname "$POLKIT_RULE")"
+    install -m 0644 -o root -g root "$here/systemd/kit-networkmanager.rules" "$POLKIT_RULE"
+  fi
+}
+
 systemd_running() { [ -d /run/systemd/system ]; }
 
 install_service() {
@@ -328,6 +371,7 @@ install_pi() {
   install_config
   hotspot_password
   wifi_power_save_off
+  polkit_rule
   install_service
   print_address
   print_hotspot
@@ -340,6 +384,14 @@ uninstall_pi() {
     systemctl disable --now kit.service 2>/dev/null || true
   fi
   rm -f "$UNIT" "$ROOT/etc/systemd/system/multi-user.target.wants/kit.service" "$NM_CONF"
+  rm -f "$POLKIT_RULE"
+  # The polkit folders, if the installer made them: empty, and no package's.
+  local d
+  for d in "$ROOT/etc/polkit-1/rules.d" "$ROOT/etc/polkit-1"; do
+    if [ -d "$d" ] && ! dpkg-query -S "${d#"$ROOT"}" >/dev/null 2>&1; then
+      rmdir "$d" 2>/dev/null || true
+    fi
+  done
   if systemd_running; then systemctl daemon-reload; fi
   rm -rf "$OPT" "$ETC"
   if [ "$purge" -eq 1 ]; then
@@ -374,6 +426,7 @@ main() {
   fi
   install_packages "${DEV_PACKAGES[@]}"
   setup_venv
+  nm_polkit_files
   sim_config
   say "ready: .venv/bin/kit run --simulate --config sim/kit.toml"
   if [ "$run" -eq 1 ]; then

@@ -26,6 +26,7 @@ OWNED = [
     "var/lib/kit",
     "etc/systemd/system/kit.service",
     "etc/systemd/system/multi-user.target.wants/kit.service",
+    "etc/polkit-1/rules.d/50-kit-networkmanager.rules",
 ]
 
 pytestmark = pytest.mark.slow
@@ -134,6 +135,11 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     assert unit.read_text() == (REPO / "systemd/kit.service").read_text()
     wants = debian / "etc/systemd/system/multi-user.target.wants/kit.service"
     assert os.readlink(wants) == "/etc/systemd/system/kit.service"
+    # NetworkManager's polkit rule for the kit user (tests/integration/test_polkit.py).
+    rule = debian / "etc/polkit-1/rules.d/50-kit-networkmanager.rules"
+    assert rule.read_text() == (REPO / "systemd/kit-networkmanager.rules").read_text()
+    assert oct(rule.stat().st_mode & 0o777) == "0o644"
+    assert (rule.stat().st_uid, rule.stat().st_gid) == (0, 0)
     # The installed kit works: its command, its config, the ALSA binding.
     run_in(debian, "/opt/kit/venv/bin/kit", "config", "--check", "--config", "/etc/kit/kit.toml")
     run_in(debian, "/opt/kit/venv/bin/python", "-c", "import alsaaudio, flask, gpiozero")
@@ -154,6 +160,11 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     run_in(debian, "bash", "/src/install.sh", "--uninstall")
     for rel in ("opt/kit", "etc/kit", "etc/systemd/system/kit.service"):
         assert not (debian / rel).exists(), rel
+    assert not rule.exists()
+    # The folders the installer made for the rule (no polkit in a minimal root) go too.
+    polkit_dir = debian / "etc/polkit-1"
+    owned = run_in(debian, "dpkg-query", "-S", "/etc/polkit-1", check=False).returncode == 0
+    assert owned or not polkit_dir.exists()
     assert not wants.is_symlink()
     assert (state / "recordings/keep.mp4").exists()
     assert sorted(p.name for p in state.iterdir()) == ["recordings"]
