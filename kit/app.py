@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from kit import sdnotify
@@ -36,19 +37,33 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("waitress").setLevel(logging.WARNING)
 
 
-def build_sources(cfg: Config, simulate: bool) -> tuple[CameraSource, AudioSource, Any]:
+def build_sources(
+    cfg: Config, simulate: bool, current: Callable[[], Config] | None = None
+) -> tuple[CameraSource, AudioSource, Any]:
     """Camera, microphone and pin factory: simulated, or the Pi's own. In simulation the
-    microphone is a tone unless [audio] device names a real ALSA capture device."""
+    microphone is a tone unless [audio] device names a real ALSA capture device.
+
+    `current` gives the settings in force now (the config with the page's edits): each
+    broadcast captures at its video preset and from its microphone, as the page shows."""
+    now = current or (lambda: cfg)
+
+    def mode() -> tuple[int, int, int]:
+        s = now().stream
+        return s.width, s.height, s.fps
+
+    def mic_device() -> str:
+        return now().audio.device
+
+    s = now().stream
     if simulate:
         from gpiozero.pins.mock import MockFactory
 
-        s = cfg.stream
-        audio: AudioSource = AlsaMicrophone(cfg.audio.device) if cfg.audio.device else Tone()
-        return TestPatternCamera(s.width, s.height, s.fps), audio, MockFactory()
+        audio: AudioSource = AlsaMicrophone(mic_device) if mic_device() else Tone()
+        return TestPatternCamera(s.width, s.height, s.fps, mode=mode), audio, MockFactory()
     from kit.media.camera import CameraError
     from kit.media.picam import PiCamera
 
-    s, c = cfg.stream, cfg.camera
+    c = cfg.camera
     try:
         camera = PiCamera(
             s.width,
@@ -57,11 +72,12 @@ def build_sources(cfg: Config, simulate: bool) -> tuple[CameraSource, AudioSourc
             mount=c.mount,  # type: ignore[arg-type]
             hflip=c.hflip,
             vflip=c.vflip,
+            mode=mode,
         )
     except CameraError as e:
         raise SystemExit(f"kit: {e} (or run with --simulate for a test pattern)") from None
     # gpiozero's default pin factory: lgpio on Bookworm, which works on a Pi 5.
-    return camera, AlsaMicrophone(cfg.audio.device), None
+    return camera, AlsaMicrophone(mic_device), None
 
 
 class HealthReader:
@@ -175,13 +191,13 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
         folder.mkdir(parents=True, exist_ok=True)
     cfg.state.dir.chmod(0o700)
     token = ensure_token(cfg.state.dir)
-    camera, audio, pin_factory = build_sources(cfg, simulate)
-    if isinstance(audio, AlsaMicrophone) and not audio.available():
-        log.warning("no microphone found yet; the pre-flight check will say so")
-    store = Store(cfg.state.dir / "kit.db")
     settings = Settings(cfg, cfg.state.dir)
     if settings.warning:
         log.warning("%s", settings.warning)
+    camera, audio, pin_factory = build_sources(cfg, simulate, settings.current)
+    if isinstance(audio, AlsaMicrophone) and not audio.available():
+        log.warning("no microphone found yet; the pre-flight check will say so")
+    store = Store(cfg.state.dir / "kit.db")
     encoder = encoders.choose(cfg.stream.encoder)
 
     conductor: Conductor | None = None

@@ -7,6 +7,7 @@ build on this interface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -39,13 +40,18 @@ class Tone:
 class AlsaMicrophone:
     """An ALSA capture device by stable name; empty name: the first USB capture device."""
 
-    def __init__(self, device: str = "", proc_asound: Path = Path("/proc/asound")) -> None:
-        self._device = device
+    def __init__(
+        self, device: str | Callable[[], str] = "", proc_asound: Path = Path("/proc/asound")
+    ) -> None:
+        """`device`: a name, or a function giving the name wanted now (the page's setting,
+        which can change while the kit runs)."""
+        self._device = device if callable(device) else (lambda: device)
         self._proc = proc_asound
 
     def device(self) -> str:
-        if self._device:
-            return self._device
+        name = self._device()
+        if name:
+            return name
         card = first_usb_capture_card(self._proc)
         if card is None:
             raise MicrophoneError("no USB microphone found: plug one in")

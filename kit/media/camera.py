@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from typing import Protocol
 
 from kit.media.pipeline import VideoFeed
@@ -49,8 +50,17 @@ class TestPatternCamera:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, width: int, height: int, fps: int, ffmpeg_bin: str = "ffmpeg") -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        fps: int,
+        ffmpeg_bin: str = "ffmpeg",
+        mode: Callable[[], tuple[int, int, int]] | None = None,
+    ) -> None:
+        """`mode` gives (width, height, fps) wanted now; each feed starts in that mode."""
         self.width, self.height, self.fps = width, height, fps
+        self._mode = mode
         self._ffmpeg = ffmpeg_bin
         self._proc: subprocess.Popen[bytes] | None = None
         self._read_fd: int | None = None
@@ -65,6 +75,8 @@ class TestPatternCamera:
 
     def start_feed(self) -> VideoFeed:
         self.stop_feed()
+        if self._mode is not None:
+            self.width, self.height, self.fps = self._mode()
         read_fd, write_fd = os.pipe()
         try:
             self._proc = subprocess.Popen(

@@ -19,6 +19,7 @@ import io
 import logging
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -97,7 +98,9 @@ class PiCamera:
         vflip: bool = False,
         camera_num: int = 0,
         ffmpeg_bin: str = "ffmpeg",
+        mode: Callable[[], tuple[int, int, int]] | None = None,
     ) -> None:
+        """`mode` gives (width, height, fps) wanted now; each feed starts in that mode."""
         try:
             picamera2 = importlib.import_module("picamera2")
             self._encoders = importlib.import_module("picamera2.encoders")
@@ -105,36 +108,45 @@ class PiCamera:
             libcamera = importlib.import_module("libcamera")
         except ImportError as e:
             raise CameraError(f"picamera2 is not installed ({e.name}): run install.sh") from None
-        self.width, self.height, self.fps = width, height, fps
         self._ffmpeg = ffmpeg_bin
+        self._libcamera = libcamera
+        self._mount, self._hflip, self._vflip = mount, hflip, vflip
+        self._mode = mode
         try:
             self._cam = picamera2.Picamera2(camera_num)
         except (IndexError, RuntimeError) as e:
             raise CameraError(f"no camera found ({e}): check the ribbon cable") from None
+        self._encoder: Any = None
+        self._read_fd: int | None = None
+        self._configure(width, height, fps)
+
+    def _configure(self, width: int, height: int, fps: int) -> None:
+        """Configure and start the camera for a portrait picture of width x height."""
+        libcamera = self._libcamera
+        self.width, self.height, self.fps = width, height, fps
         sensor = tuple(self._cam.camera_properties["PixelArraySize"])
-        self.plan = plan((int(sensor[0]), int(sensor[1])), (width, height), mount)
+        self.plan = plan((int(sensor[0]), int(sensor[1])), (width, height), self._mount)
         controls: dict[str, Any] = {"FrameRate": float(fps), "ScalerCrop": self.plan.crop}
         if "AfMode" in self._cam.camera_controls:  # Camera Module 3 has autofocus
             controls["AfMode"] = libcamera.controls.AfModeEnum.Continuous
         config = self._cam.create_video_configuration(
             main={"size": self.plan.capture, "format": "YUV420"},
-            transform=libcamera.Transform(hflip=int(hflip), vflip=int(vflip)),
+            transform=libcamera.Transform(hflip=int(self._hflip), vflip=int(self._vflip)),
             controls=controls,
         )
         self._cam.configure(config)
         main = self._cam.camera_configuration()["main"]
         self._stride = int(main["stride"])
         self._cam.start()
-        self._encoder: Any = None
-        self._read_fd: int | None = None
         log.info(
-            "camera %s: sensor %dx%d, capture %dx%d (stride %d), crop %s, turn %d°",
+            "camera %s: sensor %dx%d, capture %dx%d (stride %d), crop %s, turn %d°, %d fps",
             self._cam.camera_properties.get("Model", "?"),
             *sensor,
             *self.plan.capture,
             self._stride,
             self.plan.crop,
             self.plan.rotate,
+            fps,
         )
 
     def available(self) -> bool:
@@ -142,6 +154,16 @@ class PiCamera:
 
     def start_feed(self) -> VideoFeed:
         self.stop_feed()
+        if self._mode is not None:
+            # The page may have changed the video preset since the camera was set up:
+            # capture at the size and rate that will be encoded, never scale up.
+            wanted = self._mode()
+            if wanted != (self.width, self.height, self.fps):
+                self._cam.stop()
+                try:
+                    self._configure(*wanted)
+                except Exception as e:
+                    raise CameraError(f"the camera cannot switch to {wanted}: {e}") from None
         read_fd, write_fd = os.pipe()
         # Unbuffered: each frame is one write of the whole buffer.
         pipe = os.fdopen(write_fd, "wb", buffering=0)

@@ -7,6 +7,7 @@ is real: the pipe, ffmpeg's crop and turn, the encode, the ingest, ffprobe.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -117,3 +118,33 @@ def test_no_picamera2_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "picamera2", None)
     with pytest.raises(CameraError, match="picamera2 is not installed"):
         PiCamera(720, 1280, 30)
+
+
+def test_a_new_video_preset_reconfigures_the_camera_for_the_next_feed(
+    picam_module: None, tmp_path: Path
+) -> None:
+    """The page changed 720x1280 at 30 fps to 1080x1920 at 25: the next feed captures at
+    that size and rate (a new crop of the sensor), so nothing is scaled up."""
+    from kit.media.picam import PiCamera
+
+    wanted = [(720, 1280, 30)]
+    cam = PiCamera(720, 1280, 30, mount="upright", mode=lambda: wanted[0])
+    try:
+        first = cam.start_feed()
+        cam.stop_feed()
+        wanted[0] = (1080, 1920, 25)
+        feed = cam.start_feed()
+        main = cam._cam.camera_configuration()["main"]
+        size = main["stride"] * main["size"][1] * 3 // 2
+        got = b""
+        while len(got) < size:  # one whole frame of the new size through the pipe
+            chunk = os.read(feed.fd, size - len(got))
+            assert chunk, "the camera's feed ended"
+            got += chunk
+        assert cam._cam.controls["FrameRate"] == 25.0
+        cam.stop_feed()
+    finally:
+        cam.close()
+    assert (first.width, first.height, first.fps) == (720, 1280, 30)
+    assert (feed.width, feed.height, feed.fps) == (1080, 1920, 25)
+    assert tuple(main["size"]) == (1080, 1920)

@@ -3,6 +3,7 @@ is a tone unless [audio] device names an ALSA capture device, which is then used
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,40 @@ def test_simulation_uses_a_configured_microphone(
         assert type(mic) is source
         got = mic.feed()
         assert (got.kind, got.device) == feed
+    finally:
+        camera.close()
+        pins.close()
+
+
+def test_each_feed_follows_the_settings_in_force(tmp_path: Path) -> None:
+    """The page's video preset and microphone apply to the next broadcast: the camera
+    captures at the new size and rate (never scaled up from the old one), ffmpeg reads the
+    new microphone."""
+    base = {"state": {"dir": str(tmp_path)}, "recording": {"dir": str(tmp_path / "rec")}}
+    now = [from_dict(base | {"audio": {"device": "hw:CARD=Old,DEV=0"}})]
+    camera, mic, pins = build_sources(now[0], simulate=True, current=lambda: now[0])
+    try:
+        first = camera.start_feed()
+        camera.stop_feed()
+        assert (first.width, first.height, first.fps) == (720, 1280, 30)
+        now[0] = from_dict(
+            base
+            | {
+                "stream": {"width": 1080, "height": 1920, "fps": 25},
+                "audio": {"device": "plughw:CARD=New,DEV=0"},
+            }
+        )
+        second = camera.start_feed()
+        # Frames of the new size arrive: one whole 1080x1920 YUV420 frame.
+        frame = 1080 * 1920 * 3 // 2
+        got = b""
+        while len(got) < frame:
+            chunk = os.read(second.fd, frame - len(got))
+            assert chunk, "the test pattern ended"
+            got += chunk
+        camera.stop_feed()
+        assert (second.width, second.height, second.fps) == (1080, 1920, 25)
+        assert mic.feed().device == "plughw:CARD=New,DEV=0"
     finally:
         camera.close()
         pins.close()
