@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from kit import destination
-from kit.machine import Ev, Event, Failed
+from kit.machine import Ev, Failed
 from kit.media import pipeline
 from kit.media.backoff import Backoff
-from kit.media.camera import TestPatternCamera
-from kit.media.supervisor import Supervisor
 from tests.peers import alsa, probe
 from tests.peers.ingest import Ingest
+from tests.peers.live import Live
 
 
 class UnpluggableMic:
@@ -39,51 +36,16 @@ class UnpluggableMic:
         return self.plugged
 
 
-def wait(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_unplugged_mic_streams_silence_then_recovers(
     ingest: Ingest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     devices = alsa.make_devices(tmp_path / "alsa", {"kit_mic": alsa.tone(seconds=30)})
     monkeypatch.setenv("ALSA_CONFIG_PATH", str(devices.config))
     mic = UnpluggableMic("kit_mic")
-    dest = destination.parse(ingest.rtmp_url(), "mic-test")
-    events: list[Event] = []
-    ups = threading.Semaphore(0)
-
-    def on_event(ev: Event) -> None:
-        events.append(ev)
-        if ev is Ev.PUSH_UP:
-            ups.release()
-
-    def spec_for(feed: pipeline.VideoFeed, first: int, silent: bool = False) -> pipeline.Spec:
-        sound = pipeline.AudioFeed("silence") if silent else mic.feed()
-        return pipeline.Spec(
-            feed,
-            sound,
-            pipeline.Encode("libx264", 720, 1280, 30, 2500),
-            pipeline.Outputs(tmp_path / "rec" / "part-%04d.mp4", 60, first, dest),
-        )
-
-    sup = Supervisor(
-        camera=TestPatternCamera(720, 1280, 30),
-        spec_for=spec_for,
-        session_dir=tmp_path / "rec",
-        on_event=on_event,
-        secrets=["mic-test"],
-        backoff=Backoff(first=0.2, cap=0.5),
-        mic_available=mic.available,
-    )
-    sup.start()
-    try:
-        assert ups.acquire(timeout=15), f"never live: {sup.recent_log()}"
+    backoff = Backoff(first=0.2, cap=0.5)
+    with Live(ingest.rtmp_url(), "mic-test", tmp_path / "rec", audio=mic, backoff=backoff) as live:
+        sup = live.supervisor
+        live.wait_for(Ev.PUSH_UP, 15)
         assert sup.stats()["microphone"] == "ok"
         time.sleep(1)
 
@@ -91,24 +53,23 @@ def test_unplugged_mic_streams_silence_then_recovers(
         first = sup.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
-        wait(lambda: sup.stats()["microphone"] == "missing", 15, "the mic reported missing")
-        assert ups.acquire(timeout=15), "the stream did not come back on silence"
+        live.wait(lambda: sup.stats()["microphone"] == "missing", 15, "the mic reported missing")
+        # The stream comes back on silence: live a second time.
+        live.wait_for(Ev.PUSH_UP, 15, times=2)
         silent_pid = sup.pid
         time.sleep(2)
         assert sup.pid == silent_pid, "the silent stream kept restarting"
 
         mic.plugged = True
-        wait(
+        live.wait(
             lambda: sup.stats()["microphone"] == "ok" and sup.pid not in (None, silent_pid),
             10,
             "the mic taken back",
         )
-        assert ups.acquire(timeout=15)
+        live.wait_for(Ev.PUSH_UP, 15, times=3)
         time.sleep(1)
-    finally:
-        sup.stop(wait=True)
-    assert not any(isinstance(e, Failed) for e in events), events
-    assert events[-1] is Ev.PIPELINE_STOPPED
+    assert not any(isinstance(e, Failed) for e in live.events), live.events
+    assert live.events[-1] is Ev.PIPELINE_STOPPED
     flv = [p for p in ingest.recordings() if p.name.startswith("mic-test")]
     assert flv, "nothing reached the ingest"
     for p in flv:

@@ -19,14 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from kit import config, destination
+from kit import config
 from kit.checks import Context, Level, Result
 from kit.machine import Ev, Failed
-from kit.media import pipeline
-from kit.media.audio import Tone
-from kit.media.camera import TestPatternCamera
-from kit.media.supervisor import Supervisor
 from kit.net import checks as net
+from tests.peers.live import Live
 from tests.peers.netns import NetNs, NsIngest, UploadSink
 
 pytestmark = [
@@ -224,72 +221,45 @@ def test_push_through_a_slow_uplink_falls_behind(peers: Peers) -> None:
     assert "lower the bitrate or move closer to the router" in slow.message
 
 
-def _push(peers: Peers, folder: Path, events: list) -> Supervisor:  # type: ignore[type-arg]
-    dest = destination.parse(peers.ingest.rtmp_url(), "stream-live")
-
-    def spec_for(feed: pipeline.VideoFeed, first: int) -> pipeline.Spec:
-        return pipeline.Spec(
-            feed,
-            Tone().feed(),
-            pipeline.Encode("libx264", 720, 1280, 30, 2500),
-            pipeline.Outputs(folder / "part-%04d.mp4", 60, first, dest),
-        )
-
-    return Supervisor(
-        camera=TestPatternCamera(720, 1280, 30),
-        spec_for=spec_for,
-        session_dir=folder,
-        on_event=events.append,
-        secrets=["stream-live"],
-        push_bytes=lambda pid: net.push_bytes(
-            net.read_push_connections(pid, None, dest.port) or []
-        ),
+def _push(peers: Peers, folder: Path) -> Live:
+    """The kit's broadcast to the namespace's ingest, watching what the ingest acknowledges."""
+    return Live(
+        peers.ingest.rtmp_url(),
+        "stream-live",
+        folder,
+        push_health=True,
         target_kbps=2500 + AUDIO_KBPS,
     )
-
-
-def _wait(pred, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_dead_link_while_live_is_reconnecting_then_live(peers: Peers, tmp_path: Path) -> None:
     """Packets back from the ingest vanish: TCP neither fails nor delivers, ffmpeg notices
     nothing; the kernel's counters show nothing acknowledged, so the kit says reconnecting,
     and live again once data flows."""
-    events: list = []  # type: ignore[type-arg]
-    sup = _push(peers, tmp_path / "rec", events)
-    sup.start()
-    try:
-        assert _wait(lambda: Ev.PUSH_UP in events, 15), sup.recent_log()
-        time.sleep(3)
-        peers.ns.link_down("far")
-        assert _wait(lambda: Ev.PUSH_DOWN in events, 15), f"{events} {sup.stats()}"
-        time.sleep(4)
-        peers.ns.link_up()
-        assert _wait(lambda: events.count(Ev.PUSH_UP) >= 2, 45), f"{events} {sup.stats()}"
-    finally:
-        peers.ns.link_up()
-        sup.stop(wait=True)
-    assert not any(isinstance(e, Failed) for e in events)
+    with _push(peers, tmp_path / "rec") as live:
+        try:
+            live.wait_for(Ev.PUSH_UP, 15)
+            time.sleep(3)
+            peers.ns.link_down("far")
+            live.wait_for(Ev.PUSH_DOWN, 15)
+            time.sleep(4)
+            peers.ns.link_up()
+            live.wait_for(Ev.PUSH_UP, 45, times=2)
+        finally:
+            peers.ns.link_up()
+    assert not any(isinstance(e, Failed) for e in live.events)
 
 
 def test_a_slow_uplink_while_live_warns(peers: Peers, tmp_path: Path) -> None:
-    events: list = []  # type: ignore[type-arg]
-    sup = _push(peers, tmp_path / "rec", events)
-    sup.start()
-    try:
-        assert _wait(lambda: Ev.PUSH_UP in events, 15), sup.recent_log()
-        assert _wait(lambda: sup.stats()["network"] == "ok", 15), sup.stats()
-        peers.ns.shape("1mbit")
-        assert _wait(lambda: sup.stats()["network"] == "behind", 30), sup.stats()
-        assert Ev.NETWORK_CHANGED in events
-        send = sup.stats()["send_kbps"]
-        assert send is not None and send < 1500
-    finally:
-        peers.ns.unshape()
-        sup.stop(wait=True)
+    with _push(peers, tmp_path / "rec") as live:
+        sup = live.supervisor
+        try:
+            live.wait_for(Ev.PUSH_UP, 15)
+            live.wait(lambda: sup.stats()["network"] == "ok", 15, "the network ok")
+            peers.ns.shape("1mbit")
+            live.wait(lambda: sup.stats()["network"] == "behind", 30, "the network behind")
+            assert Ev.NETWORK_CHANGED in live.events
+            send = sup.stats()["send_kbps"]
+            assert send is not None and send < 1500
+        finally:
+            peers.ns.unshape()

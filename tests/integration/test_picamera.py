@@ -16,13 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from kit import destination
-from kit.machine import Ev, Event
-from kit.media import pipeline
-from kit.media.audio import Tone
-from kit.media.supervisor import Supervisor
+from kit.machine import Ev
+from kit.media.camera import CameraSource
 from tests.peers import probe
 from tests.peers.ingest import Ingest
+from tests.peers.live import Live
 
 STAND_IN = Path(__file__).parent.parent / "peers" / "fake_picamera2"
 
@@ -35,36 +33,11 @@ def picam_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def broadcast(ingest: Ingest, camera: object, folder: Path, seconds: float) -> Path:
-    dest = destination.parse(ingest.rtmp_url(), "picam")
-    events: list[Event] = []
-    up = threading.Event()
-
-    def on_event(ev: Event) -> None:
-        events.append(ev)
-        if ev is Ev.PUSH_UP:
-            up.set()
-
-    def spec_for(feed: pipeline.VideoFeed, first: int) -> pipeline.Spec:
-        return pipeline.Spec(
-            feed,
-            Tone().feed(),
-            pipeline.Encode("libx264", 720, 1280, 30, 2500),
-            pipeline.Outputs(folder / "part-%04d.mp4", 60, first, dest),
-        )
-
-    sup = Supervisor(
-        camera=camera,
-        spec_for=spec_for,
-        session_dir=folder,  # type: ignore[arg-type]
-        on_event=on_event,
-        secrets=["picam"],
-    )
-    sup.start()
-    assert up.wait(15), f"never live: {events} {sup.recent_log()}"
-    threading.Event().wait(seconds)
-    sup.stop(wait=True)
-    assert events[-1] is Ev.PIPELINE_STOPPED
+def broadcast(ingest: Ingest, camera: CameraSource, folder: Path, seconds: float) -> Path:
+    with Live(ingest.rtmp_url(), "picam", folder, camera=camera) as live:
+        live.wait_for(Ev.PUSH_UP, 15)
+        threading.Event().wait(seconds)
+    assert live.events[-1] is Ev.PIPELINE_STOPPED
     (flv,) = [p for p in ingest.recordings() if p.name.startswith("picam")]
     return flv
 
