@@ -24,12 +24,15 @@ cd "$here"
 # systemd brings systemd-analyze, which checks the service unit; debootstrap makes
 # the clean Debian 12 root the installer is tested in; polkitd (polkitd, pkcheck) and
 # dbus-daemon run the real polkit against the kit's NetworkManager rule
-# (tests/integration/test_polkit.py; NetworkManager's own polkit files: nm_polkit_files).
+# (tests/integration/test_polkit.py; NetworkManager's own polkit files: nm_polkit_files);
+# libnm0 (nmcli's) and libndp0 (NetworkManager's) are the two libraries that the
+# NetworkManager unpacked by nm_polkit_files lacks on Debian 12 (libraries only: they start
+# nothing), for tests/integration/test_networkmanager.py.
 DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
   openssl iproute2 procps ca-certificates shellcheck systemd chromium debootstrap
-  polkitd dbus-daemon
+  polkitd dbus-daemon libnm0 libndp0
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -75,15 +78,19 @@ setup_venv() {
 
 # NetworkManager's polkit actions and rule, for tests/integration/test_polkit.py: taken
 # from Debian's network-manager package without installing it (NetworkManager would
-# start managing this machine's network), into .venv/share/polkit-1.
+# start managing this machine's network), into .venv/share/polkit-1. The whole package is
+# unpacked into .venv/opt/network-manager too: tests/integration/test_networkmanager.py
+# runs that NetworkManager and nmcli in namespaces of their own, never on this machine.
 NM_POLKIT=.venv/share/polkit-1
+NM_OPT=.venv/opt/network-manager
 nm_polkit_files() {
   local policy="$NM_POLKIT/actions/org.freedesktop.NetworkManager.policy" tmp apt_opts=()
-  if [ -s "$policy" ]; then
-    say "NetworkManager's polkit actions: present"
+  if [ -s "$policy" ] && [ -x "$NM_OPT/usr/sbin/NetworkManager" ] \
+    && [ -x "$NM_OPT/usr/bin/nmcli" ]; then
+    say "NetworkManager's polkit actions and programs: present"
     return
   fi
-  say "extracting NetworkManager's polkit actions from its package into $NM_POLKIT"
+  say "extracting NetworkManager's package into $NM_OPT (polkit actions: $NM_POLKIT)"
   tmp="$(mktemp -d)"
   # As root, apt would hand the download to its _apt user, which cannot write here.
   [ "$(id -u)" -eq 0 ] && apt_opts=(-o APT::Sandbox::User=root)
@@ -96,6 +103,9 @@ nm_polkit_files() {
   install -m 0644 "$tmp"/x/usr/share/polkit-1/rules.d/*.rules "$NM_POLKIT/rules.d/"
   install -m 0644 "$tmp/x/usr/share/polkit-1/actions/org.freedesktop.NetworkManager.policy" \
     "$policy"
+  install -d "$(dirname "$NM_OPT")"
+  rm -rf "$NM_OPT"
+  mv "$tmp/x" "$NM_OPT"
   rm -rf "$tmp"
 }
 

@@ -88,7 +88,7 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
     <allow send_destination="org.freedesktop.DBus"
            send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
-  <include>{polkit_policy}</include>
+  <include>{polkit_policy}</include>{more_policies}
 </busconfig>
 """
 
@@ -222,7 +222,15 @@ class Polkit:
     """polkitd with `rules` (file name -> text) as /etc/polkit-1/rules.d, and `users`
     added to passwd and group. Use as a context manager."""
 
-    def __init__(self, rules: dict[str, str], users: Sequence[str] = ("kit", "kit-other")):
+    def __init__(
+        self,
+        rules: dict[str, str],
+        users: Sequence[str] = ("kit", "kit-other"),
+        bus_policies: Sequence[Path] = (),
+    ):
+        """`bus_policies`: more D-Bus policy files for the bus (another daemon's, such as
+        NetworkManager's org.freedesktop.NetworkManager.conf, to let it own its name)."""
+        self.bus_policies = list(bus_policies)
         self.work = Path(tempfile.mkdtemp(prefix="kit-polkit-"))
         self._procs: list[subprocess.Popen[bytes]] = []
         self._finalizer = weakref.finalize(self, _teardown, self.work, self._procs)
@@ -280,8 +288,9 @@ class Polkit:
         (w / "group").write_text("\n".join(group) + "\n")
         for f in ("passwd", "group"):
             (w / f).chmod(0o644)
+        more = "".join(f"\n  <include>{p}</include>" for p in self.bus_policies)
         (w / "bus.conf").write_text(
-            _BUS_CONFIG.format(socket=self.bus, polkit_policy=POLKIT_BUS_POLICY)
+            _BUS_CONFIG.format(socket=self.bus, polkit_policy=POLKIT_BUS_POLICY, more_policies=more)
         )
         (w / "bus.conf").chmod(0o644)
 
@@ -330,9 +339,21 @@ class Polkit:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     @property
+    def mount_namespace(self) -> Path:
+        """The namespace's mount table (the test users in passwd and group), for
+        ``nsenter --mount=...``: another daemon that asks polkitd about users can run in it
+        (or in a copy of it, from ``unshare --mount`` after entering it)."""
+        return Path(f"/proc/{self._procs[0].pid}/ns/mnt")
+
+    @property
+    def address(self) -> str:
+        """The bus's address, for DBUS_SYSTEM_BUS_ADDRESS."""
+        return f"unix:path={self.bus}"
+
+    @property
     def env(self) -> dict[str, str]:
         """The environment for a client of this bus (pkcheck, nmcli...)."""
-        return {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={self.bus}", "LANG": "C"}
+        return {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address, "LANG": "C"}
 
     def spawn_as(self, user: str) -> subprocess.Popen[bytes]:
         """A process running as `user` (nothing but that uid, no groups), until close()."""
@@ -365,26 +386,32 @@ class Polkit:
     def check_all(self, actions: Iterable[str], pid: int) -> dict[str, Answer]:
         return {a: self.check(a, pid) for a in actions}
 
-    def run_locked_down(self, user: str, command: str) -> subprocess.CompletedProcess[str]:
-        """Run the shell `command` as `user` the way systemd/kit.service runs the daemon, as
-        far as the bus is concerned: in a mount namespace where the bus socket's folder is
-        read-only (what ProtectSystem=strict does to /run/dbus), with no capabilities at all
-        and no_new_privs (CapabilityBoundingSet=, NoNewPrivileges=true). The command is
-        exec'd by sh, so `$$` in it is its own pid."""
+    def locked_down_argv(self, user: str, argv: Sequence[str] = ()) -> list[str]:
+        """The command line that runs `argv` as `user` the way systemd/kit.service runs the
+        daemon, as far as the bus is concerned: in a mount namespace where the bus socket's
+        folder is read-only (what ProtectSystem=strict does to /run/dbus), with no
+        capabilities at all and no_new_privs (CapabilityBoundingSet=, NoNewPrivileges=true).
+        Arguments appended to the returned list are passed on to `argv` as its own."""
         u = self.users[user]
         run = shlex.quote(str(self.bus.parent))
         setpriv = shlex.join(
             ["setpriv", f"--reuid={u.uid}", f"--regid={u.uid}", "--clear-groups",
              "--no-new-privs", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
-             "sh", "-c", f"exec {command}"]
+             "--"]
         )  # fmt: skip
         script = f"""set -e
 mount --bind {run} {run}
 mount -o remount,bind,ro {run}
 if touch {run}/probe 2>/dev/null; then echo "the bus folder is writable" >&2; exit 99; fi
-exec {setpriv}
+exec {setpriv} "$@"
 """
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                *argv]  # fmt: skip
+
+    def run_locked_down(self, user: str, command: str) -> subprocess.CompletedProcess[str]:
+        """Run the shell `command` as `user`, locked down as in locked_down_argv. The command
+        is exec'd by sh, so `$$` in it is its own pid."""
         return subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            self.locked_down_argv(user, ["sh", "-c", f"exec {command}"]),
             capture_output=True, text=True, env=self.env, timeout=30,
         )  # fmt: skip
