@@ -4,6 +4,11 @@ A failed check stops the go-live (the button's press ends in the
 check-failed state and the light shows it); a warning does not. Each check is
 a small function of the kit's parts, so new ones (network, light, level) plug
 in by being added to the list.
+
+A result's message is English (``kit check``, the API, the logs) and, where the
+check made it from a :func:`kit.messages.define` template, carries that
+message's id and values too, so the page shows it in the visitor's language
+(catalogue entries ``error.check.<id>.<what>``).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kit import destination
 from kit.config import Config
+from kit.messages import Message, define
 
 
 class Level(enum.Enum):
@@ -24,14 +31,46 @@ class Level(enum.Enum):
     FAIL = "fail"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Result:
     id: str
     status: Level
-    message: str
+    message: str  # English
+    said: Message | None  # the same with its id and values; None: English only
 
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "status": self.status.value, "message": self.message}
+    def __init__(
+        self, id: str, status: Level, message: str | Message, said: Message | None = None
+    ) -> None:
+        if isinstance(message, Message):
+            said, message = message, str(message)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "said", said)
+
+    def as_dict(self) -> dict[str, Any]:
+        """id, status and the English message; with an id, also ``message_id`` and
+        ``message_values`` (nested messages as {"id", "values", "text"})."""
+        out: dict[str, Any] = {"id": self.id, "status": self.status.value, "message": self.message}
+        if self.said is not None:
+            said = self.said.as_dict()
+            out |= {"message_id": said["id"], "message_values": said["values"]}
+        return out
+
+
+STREAM_TO = define("check.stream.ok", "Streaming to {host} with key {masked}.")
+STREAM_BAD = define("check.stream.invalid", "Cannot stream: {problem}.")
+DISK_LOW = define(
+    "check.disk.low", "Only {free} MB free for recordings (need {need} MB): delete old recordings."
+)
+DISK_SHORT = define("check.disk.short", "{free} MB free: about {minutes} minutes of recording.")
+DISK_OK = define("check.disk.ok", "{free} MB free for recordings.")
+CAMERA_OK = define("check.camera.ok", "Camera ready.")
+CAMERA_MISSING = define("check.camera.missing", "No camera found: check the ribbon cable.")
+MIC_OK = define("check.microphone.ok", "Microphone ready.")
+MIC_MISSING = define("check.microphone.missing", "No microphone found: plug in the USB microphone.")
+ENCODER_OK = define("check.encoder.ok", "ffmpeg found.")
+ENCODER_MISSING = define("check.encoder.missing", "ffmpeg is not installed: run install.sh again.")
 
 
 @dataclass(frozen=True)
@@ -47,8 +86,8 @@ def check_stream(ctx: Context) -> Result:
     try:
         d = destination.parse(s.server, s.key.reveal())
     except destination.DestinationError as e:
-        return Result("stream", Level.FAIL, str(e)[0].upper() + str(e)[1:] + ".")
-    return Result("stream", Level.OK, f"Streaming to {d.host} with key {d.key.masked()}.")
+        return Result("stream", Level.FAIL, STREAM_BAD(problem=e.message))
+    return Result("stream", Level.OK, STREAM_TO(host=d.host, masked=d.key.masked()))
 
 
 def check_disk(ctx: Context) -> Result:
@@ -59,34 +98,28 @@ def check_disk(ctx: Context) -> Result:
     kbps = ctx.config.stream.bitrate_kbps + ctx.config.stream.audio_bitrate_kbps
     minutes = free_mb * 2**20 / (kbps * 1000 / 8 * 60)
     if free_mb < need:
-        return Result(
-            "disk",
-            Level.FAIL,
-            f"Only {free_mb} MB free for recordings (need {need} MB): delete old recordings.",
-        )
+        return Result("disk", Level.FAIL, DISK_LOW(free=free_mb, need=need))
     if minutes < 60:
-        return Result(
-            "disk", Level.WARN, f"{free_mb} MB free: about {minutes:.0f} minutes of recording."
-        )
-    return Result("disk", Level.OK, f"{free_mb} MB free for recordings.")
+        return Result("disk", Level.WARN, DISK_SHORT(free=free_mb, minutes=f"{minutes:.0f}"))
+    return Result("disk", Level.OK, DISK_OK(free=free_mb))
 
 
 def check_camera(ctx: Context) -> Result:
     if ctx.camera_ok():
-        return Result("camera", Level.OK, "Camera ready.")
-    return Result("camera", Level.FAIL, "No camera found: check the ribbon cable.")
+        return Result("camera", Level.OK, CAMERA_OK())
+    return Result("camera", Level.FAIL, CAMERA_MISSING())
 
 
 def check_microphone(ctx: Context) -> Result:
     if ctx.microphone_ok():
-        return Result("microphone", Level.OK, "Microphone ready.")
-    return Result("microphone", Level.FAIL, "No microphone found: plug in the USB microphone.")
+        return Result("microphone", Level.OK, MIC_OK())
+    return Result("microphone", Level.FAIL, MIC_MISSING())
 
 
 def check_encoder(ctx: Context) -> Result:
     if shutil.which(ctx.ffmpeg_bin):
-        return Result("encoder", Level.OK, "ffmpeg found.")
-    return Result("encoder", Level.FAIL, "ffmpeg is not installed: run install.sh again.")
+        return Result("encoder", Level.OK, ENCODER_OK())
+    return Result("encoder", Level.FAIL, ENCODER_MISSING())
 
 
 CHECKS: list[Callable[[Context], Result]] = [

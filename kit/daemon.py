@@ -25,7 +25,9 @@ from kit.media.audio import AlsaMicrophone, AudioSource
 from kit.media.camera import CameraSource
 from kit.media.pipeline import Spec, VideoFeed
 from kit.media.supervisor import Supervisor
+from kit.messages import Message, define
 from kit.net import checks as net_checks
+from kit.net.wifi import WifiError
 from kit.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,15 @@ MIC_MISSING = "The microphone is unplugged: the stream goes on without sound. Pl
 NETWORK_BEHIND = (
     "The network is not keeping up with the stream: move closer to the router or lower the bitrate."
 )
+# The status's sentences with an id and values (kit.messages): the page shows them in the
+# visitor's language from status["i18n"], kit status and the API read the English.
+SAY_MIC_MISSING = define("status.microphone_missing", MIC_MISSING)
+SAY_NETWORK_BEHIND = define("status.network_behind", NETWORK_BEHIND)
+HOTSPOT_OPEN = define("status.hotspot_open", "open: join it and visit {url}")
+HOTSPOT_NONE = define("status.hotspot_none", "no hotspot here (simulation)")
+HOTSPOT_FAILED = define("status.hotspot_failed", "could not open: {reason}")
+ADVICE = {state: define(f"advice.{state.value}", text) for state, text in machine.ADVICE.items()}
+CHECKS_CRASHED = define("check.internal.crashed", "Checks failed: {error}")
 HEALTH_EVERY_S = 5.0
 
 
@@ -118,6 +129,7 @@ class Conductor:
         self._last_session: dict[str, Any] = {}
         self._health_cache: tuple[float, dict[str, Any]] | None = None
         self._hotspot = ""
+        self._hotspot_said: Message | None = None
         # The page's ring-light switch: runtime only, acts in [light] mode = "manual".
         self._manual_light = False
         self._lights_lock = threading.Lock()
@@ -164,8 +176,10 @@ class Conductor:
         with self._lock:
             st, since, session = self._status, self._since, self._session
             version = self._version
-            last_checks = [r.as_dict() for r in self._last_checks]
+            results = list(self._last_checks)
             last_session = dict(self._last_session)
+            hotspot_said = self._hotspot_said
+        last_checks = [r.as_dict() for r in results]
         now = self._clock()
         out: dict[str, Any] = {
             "state": st.state.value,
@@ -176,6 +190,7 @@ class Conductor:
             "title": self._p.current().broadcast.title,
             "checks": last_checks,
             "hotspot": self._hotspot,
+            "i18n": _i18n(st, results, hotspot_said),
             "light": {
                 **self._p.lights.outputs(),
                 "mode": self._p.current().light.mode,
@@ -196,11 +211,12 @@ class Conductor:
             }
             warnings = []
             if stats.get("microphone") == "missing":
-                warnings.append(MIC_MISSING)
+                warnings.append(SAY_MIC_MISSING())
             if stats.get("network") == "behind":
-                warnings.append(NETWORK_BEHIND)
+                warnings.append(SAY_NETWORK_BEHIND())
             if warnings:
-                out["warnings"] = warnings
+                out["warnings"] = [str(w) for w in warnings]
+                out["i18n"]["warnings"] = [w.as_dict() for w in warnings]
         elif last_session:
             out["last_session"] = last_session
         return out
@@ -349,15 +365,17 @@ class Conductor:
     def _hotspot_worker(self) -> None:
         """NetworkManager takes seconds to bring up an access point: off the conductor's thread."""
         if self._p.open_hotspot is None:
-            message = "no hotspot here (simulation)"
+            said = HOTSPOT_NONE()
         else:
             try:
-                message = f"open: join it and visit {self._p.open_hotspot()}"
+                said = HOTSPOT_OPEN(url=self._p.open_hotspot())
             except Exception as e:  # the error's text never holds the password (kit.net.hotspot)
-                message = f"could not open: {e}"
+                said = HOTSPOT_FAILED(reason=e.message if isinstance(e, WifiError) else str(e))
+        message = str(said)
         log.info("hotspot %s", message)
         with self._changed:
             self._hotspot = message
+            self._hotspot_said = said
             self._version += 1
             self._changed.notify_all()
 
@@ -366,7 +384,7 @@ class Conductor:
             results = self.run_checks()
         except Exception as e:
             log.exception("pre-flight checks failed to run")
-            results = [checks.Result("internal", checks.Level.FAIL, f"Checks failed: {e}")]
+            results = [checks.Result("internal", checks.Level.FAIL, CHECKS_CRASHED(error=e))]
         with self._lock:
             self._last_checks = results
         failed = checks.first_failure(results)
@@ -453,3 +471,21 @@ class Conductor:
                 **{k: stats[k] for k in ("reconnects", "dropped_frames", "last_error")},
             }
         log.info("broadcast %d ended (%s)", session.id, end_state)
+
+
+def _i18n(st: Status, results: list[checks.Result], hotspot: Message | None) -> dict[str, Any]:
+    """status["advice"] and ["hotspot"] as lists of parts to show one after the other, each
+    a message (Message.as_dict) or {"text": English} (what ffmpeg or the server said)."""
+    out: dict[str, Any] = {}
+    if hotspot is not None:
+        out["hotspot"] = [hotspot.as_dict()]
+    if st.state in ADVICE:
+        base = ADVICE[st.state]()
+        # As machine.advice: what went wrong (when there is more than the advice), then it.
+        parts = [base.as_dict()]
+        if st.message not in ("", base.text):
+            said = next((r.said for r in results if r.said and r.message == st.message), None)
+            detail = said.as_dict() if said else {"text": st.message.rstrip(".") + "."}
+            parts.insert(0, detail)
+        out["advice"] = parts
+    return out

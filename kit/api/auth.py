@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from kit.fsutil import write_atomic
+from kit.messages import Message, define
 
 TOKEN_FILE = "api-token"
 
@@ -53,14 +54,20 @@ MAX_PASSWORD_LENGTH = 256
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
-def check_new_password(password: str, again: str | None = None) -> str | None:
-    """What is wrong with a new password, or None."""
+# Each follows "the password " (the page: "The password {problem}.", kit passwd alike).
+PASSWORD_SHORT = define("password.too_short", "must be at least {min} characters")
+PASSWORD_LONG = define("password.too_long", "must be at most {max} characters")
+PASSWORD_DIFFERS = define("password.differs", "differs from the one typed again")
+
+
+def check_new_password(password: str, again: str | None = None) -> Message | None:
+    """What is wrong with a new password (English as ``str()``, never the password), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+        return PASSWORD_SHORT(min=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+        return PASSWORD_LONG(max=MAX_PASSWORD_LENGTH)
     if again is not None and not hmac.compare_digest(password.encode(), again.encode()):
-        return "the two passwords differ"
+        return PASSWORD_DIFFERS()
     return None
 
 

@@ -4,7 +4,8 @@ Routes only; the work is kit.net.wifisetup.WifiSetup's. A change is validated he
 (a refused one is shown next to its field, nothing changed), then runs in the background:
 the answer reaches the phone first, because a join from the kit's hotspot takes the page
 away from the phone. A Wi-Fi password is never sent back to the browser, not even into
-the field it was typed in.
+the field it was typed in. Errors carry a message id (kit.messages, "wifi.<what>") that the
+page shows in the visitor's language.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, url_for
 
 from kit.machine import READY_STATES, State
-from kit.net.wifi import WifiError
+from kit.messages import Message
+from kit.net.wifi import NO_NMCLI, WifiError
 from kit.net.wifisetup import Scan, WifiSetup
 
-FIELD_OF = {"network.err.ssid_": "ssid", "network.err.password_": "password"}
+FIELD_OF = {"wifi.ssid_": "ssid", "wifi.password_": "password"}
 
 
 def can_change(conductor: Any) -> Callable[[], bool]:
@@ -36,23 +38,18 @@ def register(
     setup: WifiSetup | None,
     page: Callable[..., Response],
     t: Callable[..., str],
+    error: Callable[[Message | str], str],
 ) -> None:
+    """`error` renders a message in the visitor's language (English where there is none)."""
+
     def say(e: WifiError) -> str:
-        """The error in the visitor's language where the catalogue has it."""
-        if e.key:
-            text = t(e.key, **e.values)
-            if text != e.key:
-                return text
-        return str(e)
+        return error(e.message)
 
     def job_text(job: Any) -> str:
         text = t(job.key, target=job.target)
         if job.state != "failed":
             return text
-        reason = job.detail
-        if job.detail_key:
-            translated = t(job.detail_key, **job.detail_values)
-            reason = translated if translated != job.detail_key else reason
+        reason = error(job.reason) if job.reason is not None else job.detail
         return f"{text}: {reason}" if reason else text
 
     def kit_address() -> str:
@@ -64,7 +61,7 @@ def register(
     def view(errors: dict[str, str] | None = None, note: str = "", scan: Scan | None = None,
              form: dict[str, str] | None = None, code: int = 200) -> Response:  # fmt: skip
         if setup is None:
-            return page("network.html", code, available=False, reason=t("network.err.no_nmcli"),
+            return page("network.html", code, available=False, reason=error(NO_NMCLI()),
                         overview=None, job=None, errors={}, note="", scan=None, form={},
                         job_text="", address="")  # fmt: skip
         overview = setup.overview()
@@ -80,8 +77,8 @@ def register(
         )  # fmt: skip
 
     def refused(e: WifiError, form: dict[str, str] | None = None) -> Response:
-        field = next((f for prefix, f in FIELD_OF.items() if e.key.startswith(prefix)), "")
-        code = 409 if e.key.startswith("network.err.busy") else 400
+        field = next((f for prefix, f in FIELD_OF.items() if e.id.startswith(prefix)), "")
+        code = 409 if e.id.startswith("wifi.busy") else 400
         if field:
             return view({field: say(e)}, form=form, code=code)
         return view({"general": say(e)}, form=form, code=code)

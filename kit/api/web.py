@@ -38,7 +38,7 @@ from kit.api import auth, history, netpage
 from kit.api.presets import BY_ID, PRESETS, split_paste
 from kit.checks import Context, Level
 from kit.config import LIGHT_MODES
-from kit.messages import Message, render
+from kit.messages import Message, render, render_dict
 from kit.net import checks as net_checks
 from kit.net.wifisetup import WifiSetup
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
@@ -102,6 +102,10 @@ class Catalogue:
     def error(self, lang: str, message: Message | str) -> str:
         """A validator's message in ``lang``; its English text where there is no entry."""
         return render(message, self._strings.get(lang, {}))
+
+    def said(self, lang: str, parts: list[dict[str, Any]]) -> str:
+        """Parts of a status text (Message.as_dict, or {"text": English}) in ``lang``."""
+        return " ".join(render_dict(p, self._strings.get(lang, {})) for p in parts)
 
     def client(self, lang: str) -> dict[str, str]:
         """The strings the page's script needs (keys starting with 'js.')."""
@@ -203,7 +207,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                 auth.set_password(deps.state_dir, pw)
                 _log_in()
                 return redirect(url_for("web.home"))
-            error = t("auth.password_problem", problem=problem)
+            error = t("auth.password_problem", problem=strings.error(lang(), problem))
         return page("setup.html", 400 if error else 200, error=error,
                     min_length=auth.MIN_PASSWORD_LENGTH)  # fmt: skip
 
@@ -242,25 +246,39 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     # -- home and live updates ----------------------------------------------------
 
-    def live_status() -> dict[str, Any]:
+    def live_status(language: str) -> dict[str, Any]:
         st = public_status(conductor.status())
         known = {k: v for k, v in (st.get("health") or {}).items() if v is not None}
-        return {**st, "health": {**health.get(deps.clock()), **known}}
+        return {**st, "health": {**health.get(deps.clock()), **known},
+                "shown": shown(st, language)}  # fmt: skip
+
+    def shown(st: dict[str, Any], language: str) -> dict[str, Any]:
+        """The status's sentences in the visitor's language (from the ids in st["i18n"];
+        the English where a text has none), for the home page and its live updates."""
+        said = st.get("i18n") or {}
+
+        def text(name: str) -> str:
+            return strings.said(language, said[name]) if name in said else st.get(name, "")
+
+        warnings = [strings.said(language, [w]) for w in said.get("warnings", [])]
+        return {"advice": text("advice"), "hotspot": text("hotspot"),
+                "warnings": warnings if "warnings" in said else st.get("warnings", [])}  # fmt: skip
 
     @bp.get("/")
     def home() -> Any:
-        return page("home.html", status=live_status())
+        return page("home.html", status=live_status(lang()))
 
     @bp.get("/events")
     def events() -> Response:
         deadline = deps.clock() + deps.sse_max_s
+        language = lang()  # the stream runs after the request's context has gone
 
         def stream() -> Iterator[str]:
             version = -1
             last_sent = deps.clock()
             yield "retry: 2000\n\n"
             while deps.clock() < deadline:
-                st = live_status()
+                st = live_status(language)
                 ticking = st["state"] in TICKING
                 if st["version"] != version or ticking:
                     version = st["version"]
@@ -317,7 +335,8 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         result = net_checks.check_ingest(
             Context(deps.settings.current(), camera_ok=lambda: True, microphone_ok=lambda: True)
         )
-        return destination_view({}, {}, note=result.message, note_ok=result.status is Level.OK)
+        note = strings.error(lang(), result.said or result.message)
+        return destination_view({}, {}, note=note, note_ok=result.status is Level.OK)
 
     # -- title and keywords ---------------------------------------------------------
 
@@ -430,7 +449,9 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     @bp.get("/checks")
     def checks_page() -> Any:
-        return page("checks.html", results=[r.as_dict() for r in conductor.run_checks()])
+        results = [{**r.as_dict(), "text": strings.error(lang(), r.said or r.message)}
+                   for r in conductor.run_checks()]  # fmt: skip
+        return page("checks.html", results=results)
 
     # -- recordings ----------------------------------------------------------------
 
@@ -468,7 +489,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         )
         return redirect(url_for("web.recordings"))
 
-    netpage.register(bp, deps.network, page, t)
+    netpage.register(bp, deps.network, page, t, lambda m: strings.error(lang(), m))
     bp.add_app_template_filter(_clock, "clock")
     bp.add_app_template_filter(_size, "size")
     return bp

@@ -42,6 +42,7 @@ import psutil
 # One way only: kit.checks must not import this module (build the list where the parts are
 # put together instead), or whichever is imported first finds the other half-made.
 from kit.checks import Context, Level, Result
+from kit.messages import define
 
 THERMAL = Path("sys/class/thermal/thermal_zone0/temp")
 GET_THROTTLED = Path("sys/devices/platform/soc/soc:firmware/get_throttled")
@@ -142,56 +143,62 @@ def pick_cpu_temperature(sensors: Mapping[str, Sequence[Any]]) -> float | None:
     return None
 
 
+TEMP_NOT_PI = define("check.temperature.not_pi", "Not a Raspberry Pi: temperature not checked.")
+TEMP_UNREADABLE = define(
+    "check.temperature.unreadable",
+    "The CPU temperature cannot be read: the Pi could overheat unnoticed.",
+)
+TEMP_HOT = define(
+    "check.temperature.hot",
+    "CPU at {celsius} °C, the Pi is slowing down: let it cool and give it air or a fan.",
+)
+TEMP_WARM = define(
+    "check.temperature.warm",
+    "CPU at {celsius} °C: close to the Pi's limit of 80 °C; give it air or a fan.",
+)
+TEMP_OK = define("check.temperature.ok", "CPU at {celsius} °C.")
+POWER_NOT_PI = define("check.power.not_pi", "Not a Raspberry Pi: power not checked.")
+POWER_UNKNOWN = define(
+    "check.power.unknown",
+    "Under-voltage cannot be checked: vcgencmd is missing or the kit's user is not in "
+    "the video group.",
+)
+POWER_LOW_NOW = define(
+    "check.power.low_now",
+    "Under-voltage now: use the official Raspberry Pi power supply and its cable.",
+)
+POWER_WAS_LOW = define(
+    "check.power.was_low",
+    "Under-voltage has occurred since boot: use the official Raspberry Pi power "
+    "supply and its cable.",
+)
+POWER_OK = define("check.power.ok", "Power supply steady.")
+
+
 def temperature_result(celsius: float | None, on_pi: bool) -> Result:
     if not on_pi:
-        return Result("temperature", Level.OK, "Not a Raspberry Pi: temperature not checked.")
+        return Result("temperature", Level.OK, TEMP_NOT_PI())
     if celsius is None:
-        return Result(
-            "temperature",
-            Level.WARN,
-            "The CPU temperature cannot be read: the Pi could overheat unnoticed.",
-        )
+        return Result("temperature", Level.WARN, TEMP_UNREADABLE())
+    shown = f"{celsius:.0f}"
     if celsius >= TEMP_FAIL_C:
-        return Result(
-            "temperature",
-            Level.FAIL,
-            f"CPU at {celsius:.0f} °C, the Pi is slowing down: let it cool and give it "
-            "air or a fan.",
-        )
+        return Result("temperature", Level.FAIL, TEMP_HOT(celsius=shown))
     if celsius >= TEMP_WARN_C:
-        return Result(
-            "temperature",
-            Level.WARN,
-            f"CPU at {celsius:.0f} °C: close to the Pi's limit of 80 °C; give it air or a fan.",
-        )
-    return Result("temperature", Level.OK, f"CPU at {celsius:.0f} °C.")
+        return Result("temperature", Level.WARN, TEMP_WARM(celsius=shown))
+    return Result("temperature", Level.OK, TEMP_OK(celsius=shown))
 
 
 def power_result(throttled: Throttled | None, alarm: bool | None, on_pi: bool) -> Result:
     """Under-voltage from the throttled word and the hwmon alarm, whichever are known."""
     if not on_pi:
-        return Result("power", Level.OK, "Not a Raspberry Pi: power not checked.")
+        return Result("power", Level.OK, POWER_NOT_PI())
     if throttled is None and alarm is None:
-        return Result(
-            "power",
-            Level.WARN,
-            "Under-voltage cannot be checked: vcgencmd is missing or the kit's user is not in "
-            "the video group.",
-        )
+        return Result("power", Level.WARN, POWER_UNKNOWN())
     if alarm or (throttled is not None and throttled.under_voltage_now):
-        return Result(
-            "power",
-            Level.FAIL,
-            "Under-voltage now: use the official Raspberry Pi power supply and its cable.",
-        )
+        return Result("power", Level.FAIL, POWER_LOW_NOW())
     if throttled is not None and throttled.under_voltage_occurred:
-        return Result(
-            "power",
-            Level.WARN,
-            "Under-voltage has occurred since boot: use the official Raspberry Pi power "
-            "supply and its cable.",
-        )
-    return Result("power", Level.OK, "Power supply steady.")
+        return Result("power", Level.WARN, POWER_WAS_LOW())
+    return Result("power", Level.OK, POWER_OK())
 
 
 # -- readers ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from kit.media.camera import CameraError
 from kit.media.pipeline import VideoFeed
+from kit.messages import Message, define
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,19 @@ def plan(sensor: tuple[int, int], out: tuple[int, int], mount: Mount) -> Plan:
     return Plan((target_w, target_h), (x, y, cw, ch), rotate)
 
 
-def light_level(meta: dict[str, Any]) -> tuple[str, str]:
-    """Pure: ('ok'|'warn', message) from the camera's own metadata.
+LIGHT_DARK_LUX = define(
+    "check.light.dark_lux", "Too dark ({lux} lux): switch the ring light on or add light."
+)
+LIGHT_DARK = define(
+    "check.light.dark", "Too dark: the camera is at its longest exposure. Add light."
+)
+LIGHT_OK_LUX = define("check.light.ok_lux", "Enough light ({lux} lux).")
+LIGHT_OK = define("check.light.ok", "Enough light (exposure normal).")
+
+
+def light_level(meta: dict[str, Any]) -> tuple[str, Message]:
+    """Pure: ('ok'|'warn', message) from the camera's own metadata; ``str(message)`` is
+    the English, its id and values are for the page.
 
     ``Lux`` is the ISP's estimate of the scene's brightness; a long exposure
     with a high analogue gain means the camera is struggling even if no lux
@@ -78,11 +90,10 @@ def light_level(meta: dict[str, Any]) -> tuple[str, str]:
     exposure_us = meta.get("ExposureTime") or 0
     gain = meta.get("AnalogueGain") or 1.0
     if lux is not None and lux < 30:
-        return "warn", f"Too dark ({lux:.0f} lux): switch the ring light on or add light."
+        return "warn", LIGHT_DARK_LUX(lux=f"{lux:.0f}")
     if exposure_us >= 30000 and gain >= 8:
-        return "warn", "Too dark: the camera is at its longest exposure. Add light."
-    shown = f"{lux:.0f} lux" if lux is not None else "exposure normal"
-    return "ok", f"Enough light ({shown})."
+        return "warn", LIGHT_DARK()
+    return "ok", LIGHT_OK_LUX(lux=f"{lux:.0f}") if lux is not None else LIGHT_OK()
 
 
 class PiCamera:

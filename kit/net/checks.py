@@ -20,6 +20,10 @@ HTTP endpoint (proposed key ``[network] upload_test_url``) and times it until th
 answer, so data still queued in the kernel's send buffer counts as not yet sent. It needs
 1.5 times the stream's total bitrate (video + audio).
 
+Every verdict's sentence is a :func:`kit.messages.define` template (``check.<id>.<what>``),
+so a result carries its id and values for the page next to the English. The parts a
+sentence is built from (the Wi-Fi link's details, the upload advice) are messages too.
+
 The while-live monitor (``push_health``) is pure: given (time, bytes) samples of the push
 connection, read with ``read_push_connections`` from ``ss -tinpH``, it says whether the
 connection has been sending slower than the stream for more than a few seconds.
@@ -46,6 +50,7 @@ from typing import Any, Literal, TypeVar
 from kit import destination
 from kit.checks import Context, Level, Result
 from kit.config import Config
+from kit.messages import Message, define
 from kit.net import wifi
 
 T = TypeVar("T")
@@ -108,9 +113,12 @@ def _server(config: Config) -> tuple[str, str, int]:
     return scheme, host.strip("[]"), port
 
 
-def _not_checked(check_id: str, e: Exception) -> Result:
+NOT_CHECKED = define("check.net.not_checked", "Not checked: {problem}.")
+
+
+def _not_checked(check_id: str, e: destination.DestinationError) -> Result:
     # check_stream fails for the same reason and says how to fix it; no second failure.
-    return Result(check_id, Level.WARN, f"Not checked: {e}.")
+    return Result(check_id, Level.WARN, NOT_CHECKED(problem=e.message))
 
 
 def _is_ip(host: str) -> bool:
@@ -123,51 +131,78 @@ def _is_ip(host: str) -> bool:
 
 # -- wifi ----------------------------------------------------------------------------
 
+WIFI_HARD_BLOCKED = define("check.wifi.hard_blocked", "Wi-Fi is switched off by a hardware switch.")
+WIFI_NO_COUNTRY = define(
+    "check.wifi.no_country",
+    "Wi-Fi is blocked because no Wi-Fi country is set: set the country "
+    "(raspi-config: Localisation Options, WLAN Country), or plug in Ethernet.",
+)
+WIFI_RFKILL = define(
+    "check.wifi.rfkill", "Wi-Fi is switched off (rfkill): turn Wi-Fi on, or plug in Ethernet."
+)
+WIFI_ETHERNET = define("check.wifi.ethernet", "Wired network ({interface}) in use.")
+WIFI_NOT_MEASURED = define(
+    "check.wifi.not_measured",
+    "Wi-Fi not measured (no NetworkManager, no wireless interface, no route); "
+    "the ingest and upload checks test the connection.",
+)
+WIFI_NO_NETWORK = define(
+    "check.wifi.no_network",
+    "Not connected to any network: join a Wi-Fi network or plug in Ethernet.",
+)
+WIFI_NAMED = define("check.wifi.named", "“{ssid}”")
+WIFI_UNNAMED = define("check.wifi.unnamed", "Wi-Fi")
+WIFI_RATE = define("check.wifi.rate", "{rate} Mb/s link")
+WIFI_POWER_SAVE = define("check.wifi.power_save", "power saving on")
+WIFI_NO_SIGNAL = define(
+    "check.wifi.no_signal",
+    "Connected to {name}, but its signal cannot be read: if the stream stalls, "
+    "move the kit closer to the router.",
+)
+WIFI_TOO_WEAK = define(
+    "check.wifi.too_weak",
+    "Wi-Fi signal too weak to stream: {name} at {strength}{details}. Move the kit "
+    "closer to the router, or use Ethernet.",
+)
+WIFI_WEAK = define(
+    "check.wifi.weak",
+    "Wi-Fi signal is weak: {name} at {strength}{details}. Move the kit closer to "
+    "the router for a steadier stream.",
+)
+WIFI_OK = define("check.wifi.ok", "Wi-Fi {name} at {strength}{details}.")
+WIFI_DETAILS = define("check.wifi.details", " ({parts})")
+WIFI_SLOW_STATUS = define(
+    "check.wifi.slow_status",
+    "The Wi-Fi status did not come within {seconds} s: NetworkManager is busy.",
+)
+
 
 def wifi_result(status: wifi.LinkStatus) -> Result:
     """The ``wifi`` check's verdict on a link status (pure)."""
     radio = status.radio
     if status.kind == "none" and radio.blocked:
         if radio.hard_blocked:
-            return Result("wifi", Level.FAIL, "Wi-Fi is switched off by a hardware switch.")
+            return Result("wifi", Level.FAIL, WIFI_HARD_BLOCKED())
         if radio.country is None:
-            return Result(
-                "wifi",
-                Level.FAIL,
-                "Wi-Fi is blocked because no Wi-Fi country is set: set the country "
-                "(raspi-config: Localisation Options, WLAN Country), or plug in Ethernet.",
-            )
-        return Result(
-            "wifi",
-            Level.FAIL,
-            "Wi-Fi is switched off (rfkill): turn Wi-Fi on, or plug in Ethernet.",
-        )
+            return Result("wifi", Level.FAIL, WIFI_NO_COUNTRY())
+        return Result("wifi", Level.FAIL, WIFI_RFKILL())
     if status.kind == "ethernet":
-        return Result("wifi", Level.OK, f"Wired network ({status.interface}) in use.")
+        return Result("wifi", Level.OK, WIFI_ETHERNET(interface=status.interface))
     if status.kind == "none":
         if status.source == "none":
-            return Result(
-                "wifi",
-                Level.OK,
-                "Wi-Fi not measured (no NetworkManager, no wireless interface, no route); "
-                "the ingest and upload checks test the connection.",
-            )
-        return Result(
-            "wifi",
-            Level.FAIL,
-            "Not connected to any network: join a Wi-Fi network or plug in Ethernet.",
-        )
+            return Result("wifi", Level.OK, WIFI_NOT_MEASURED())
+        return Result("wifi", Level.FAIL, WIFI_NO_NETWORK())
 
-    name = f"“{status.ssid}”" if status.ssid else "Wi-Fi"
-    details = ", ".join(
+    name = WIFI_NAMED(ssid=status.ssid) if status.ssid else WIFI_UNNAMED()
+    parts: list[str | Message] = [
         part
         for part in (
             status.band,
-            f"{status.rate_mbps:g} Mb/s link" if status.rate_mbps else None,
-            "power saving on" if status.power_save else None,
+            WIFI_RATE(rate=f"{status.rate_mbps:g}") if status.rate_mbps else None,
+            WIFI_POWER_SAVE() if status.power_save else None,
         )
         if part
-    )
+    ]
     if status.signal_dbm is not None:
         strength = f"{status.signal_dbm} dBm"
         fail = status.signal_dbm < SIGNAL_FAIL_DBM
@@ -177,28 +212,15 @@ def wifi_result(status: wifi.LinkStatus) -> Result:
         fail = status.signal_percent < SIGNAL_FAIL_PERCENT
         warn = status.signal_percent < SIGNAL_WARN_PERCENT
     else:
-        return Result(
-            "wifi",
-            Level.WARN,
-            f"Connected to {name}, but its signal cannot be read: if the stream stalls, "
-            "move the kit closer to the router.",
-        )
-    suffix = f" ({details})" if details else ""
+        return Result("wifi", Level.WARN, WIFI_NO_SIGNAL(name=name))
+    details = WIFI_DETAILS(parts=tuple(parts)) if parts else ""
     if fail:
         return Result(
-            "wifi",
-            Level.FAIL,
-            f"Wi-Fi signal too weak to stream: {name} at {strength}{suffix}. Move the kit "
-            "closer to the router, or use Ethernet.",
+            "wifi", Level.FAIL, WIFI_TOO_WEAK(name=name, strength=strength, details=details)
         )
     if warn:
-        return Result(
-            "wifi",
-            Level.WARN,
-            f"Wi-Fi signal is weak: {name} at {strength}{suffix}. Move the kit closer to "
-            "the router for a steadier stream.",
-        )
-    return Result("wifi", Level.OK, f"Wi-Fi {name} at {strength}{suffix}.")
+        return Result("wifi", Level.WARN, WIFI_WEAK(name=name, strength=strength, details=details))
+    return Result("wifi", Level.OK, WIFI_OK(name=name, strength=strength, details=details))
 
 
 def check_wifi(
@@ -210,11 +232,7 @@ def check_wifi(
     try:
         status = call_with_timeout(read, timeout, "wifi-check")
     except TimeoutError:
-        return Result(
-            "wifi",
-            Level.WARN,
-            f"The Wi-Fi status did not come within {timeout:g} s: NetworkManager is busy.",
-        )
+        return Result("wifi", Level.WARN, WIFI_SLOW_STATUS(seconds=f"{timeout:g}"))
     return wifi_result(status)
 
 
@@ -244,24 +262,38 @@ def resolve(
     return Lookup(addresses, ms)
 
 
+LOOKUP_SLOW_FAIL = define(
+    "check.dns.timeout",
+    "Looking up {host} took longer than {seconds} s: check the internet connection "
+    "(the router may be offline).",
+)
+LOOKUP_NO_NAME = define(
+    "check.dns.no_such_name", "The server name {host} does not exist: check the server URL."
+)
+LOOKUP_FAILED = define(
+    "check.dns.failed", "Cannot look up {host} ({error}): check the internet connection."
+)
+DNS_NO_ADDRESS = define(
+    "check.dns.no_address", "The server name {host} has no address: check the server URL."
+)
+DNS_SLOW = define(
+    "check.dns.slow",
+    "{host} took {ms} ms to look up: the network is slow; "
+    "if the stream stalls, move closer to the router.",
+)
+DNS_OK = define("check.dns.ok", "{host} found in {ms} ms.")
+DNS_BY_ADDRESS = define(
+    "check.dns.by_address", "The server is given by its address ({host}): no lookup."
+)
+
+
 def _lookup_failure(check_id: str, host: str, e: BaseException, timeout: float) -> Result:
     if isinstance(e, TimeoutError):
-        return Result(
-            check_id,
-            Level.FAIL,
-            f"Looking up {host} took longer than {timeout:g} s: check the internet connection "
-            "(the router may be offline).",
-        )
+        return Result(check_id, Level.FAIL, LOOKUP_SLOW_FAIL(host=host, seconds=f"{timeout:g}"))
     code = getattr(e, "errno", None)
     if code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
-        return Result(
-            check_id, Level.FAIL, f"The server name {host} does not exist: check the server URL."
-        )
-    return Result(
-        check_id,
-        Level.FAIL,
-        f"Cannot look up {host} ({e}): check the internet connection.",
-    )
+        return Result(check_id, Level.FAIL, LOOKUP_NO_NAME(host=host))
+    return Result(check_id, Level.FAIL, LOOKUP_FAILED(host=host, error=e))
 
 
 def dns_result(host: str, outcome: Lookup | BaseException, timeout: float) -> Result:
@@ -269,17 +301,10 @@ def dns_result(host: str, outcome: Lookup | BaseException, timeout: float) -> Re
     if isinstance(outcome, BaseException):
         return _lookup_failure("dns", host, outcome, timeout)
     if not outcome.addresses:
-        return Result(
-            "dns", Level.FAIL, f"The server name {host} has no address: check the server URL."
-        )
+        return Result("dns", Level.FAIL, DNS_NO_ADDRESS(host=host))
     if outcome.ms > DNS_SLOW_MS:
-        return Result(
-            "dns",
-            Level.WARN,
-            f"{host} took {outcome.ms:.0f} ms to look up: the network is slow; "
-            "if the stream stalls, move closer to the router.",
-        )
-    return Result("dns", Level.OK, f"{host} found in {outcome.ms:.0f} ms.")
+        return Result("dns", Level.WARN, DNS_SLOW(host=host, ms=f"{outcome.ms:.0f}"))
+    return Result("dns", Level.OK, DNS_OK(host=host, ms=f"{outcome.ms:.0f}"))
 
 
 def check_dns(
@@ -290,7 +315,7 @@ def check_dns(
     except destination.DestinationError as e:
         return _not_checked("dns", e)
     if _is_ip(host):
-        return Result("dns", Level.OK, f"The server is given by its address ({host}): no lookup.")
+        return Result("dns", Level.OK, DNS_BY_ADDRESS(host=host))
     try:
         outcome: Lookup | BaseException = resolve(host, port, timeout, resolver)
     except (OSError, TimeoutError) as e:
@@ -369,6 +394,56 @@ def probe_ingest(
     raise error
 
 
+CERT_HOST = define(
+    "check.ingest.cert_host", "The server's certificate is not for {host}: check the server URL."
+)
+CERT_EXPIRED = define(
+    "check.ingest.cert_expired",
+    "The server's certificate has expired ({where}): check the server URL.",
+)
+CERT_UNTRUSTED = define(
+    "check.ingest.cert_untrusted",
+    "The server's certificate is not trusted ({reason}): check the "
+    "server URL; a certificate that cannot be checked may mean an impostor.",
+)
+TLS_FAILED = define(
+    "check.ingest.tls_failed",
+    "The secure connection to {where} failed ({reason}): check the server URL "
+    "(rtmps:// or rtmp://, and the port).",
+)
+STEP_TLS = define("check.ingest.step_tls", "the secure connection")
+STEP_CONNECT = define("check.ingest.step_connect", "connecting")
+NO_ANSWER = define(
+    "check.ingest.no_answer",
+    "No answer from {where} within {seconds} s ({step}): check the internet "
+    "connection and the server URL.",
+)
+CA_MISSING = define(
+    "check.ingest.ca_missing",
+    "The CA file {path} (stream.ca_file) is missing: fix stream.ca_file or "
+    "install the ca-certificates package.",
+)
+INGEST_REFUSED = define(
+    "check.ingest.refused", "Nothing answers at {where} (connection refused): check the server URL."
+)
+INGEST_NO_ROUTE = define(
+    "check.ingest.no_route",
+    "Cannot reach {where} (no route): check the Wi-Fi or Ethernet connection.",
+)
+INGEST_FAILED = define(
+    "check.ingest.failed",
+    "Cannot connect to {where} ({error}): check the connection and the server URL.",
+)
+TIMING = define("check.ingest.timing", "connect {connect} ms")
+TIMING_TLS = define("check.ingest.timing_tls", "connect {connect} ms, TLS {tls} ms")
+INGEST_SLOW = define(
+    "check.ingest.slow",
+    "The server {where} answers slowly ({timing}): the connection is congested; "
+    "move closer to the router or lower the bitrate.",
+)
+INGEST_OK = define("check.ingest.ok", "The server {where} answers ({timing}).")
+
+
 def ingest_result(
     host: str, port: int, outcome: IngestProbe | BaseException, timeout: float
 ) -> Result:
@@ -378,71 +453,40 @@ def ingest_result(
     if isinstance(e, ssl.SSLCertVerificationError):
         code = e.verify_code
         if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-            text = f"The server's certificate is not for {host}: check the server URL."
+            said = CERT_HOST(host=host)
         elif code == 10:  # X509_V_ERR_CERT_HAS_EXPIRED
-            text = f"The server's certificate has expired ({where}): check the server URL."
+            said = CERT_EXPIRED(where=where)
         else:
-            text = (
-                f"The server's certificate is not trusted ({e.verify_message}): check the "
-                "server URL; a certificate that cannot be checked may mean an impostor."
-            )
-        return Result("ingest", Level.FAIL, text)
+            said = CERT_UNTRUSTED(reason=e.verify_message)
+        return Result("ingest", Level.FAIL, said)
     if isinstance(e, ssl.SSLError):
-        return Result(
-            "ingest",
-            Level.FAIL,
-            f"The secure connection to {where} failed ({e.reason or e}): check the server URL "
-            "(rtmps:// or rtmp://, and the port).",
-        )
+        return Result("ingest", Level.FAIL, TLS_FAILED(where=where, reason=e.reason or e))
     if isinstance(e, StepTimeout):
-        step = "the secure connection" if e.step == "tls" else "connecting"
+        step = STEP_TLS() if e.step == "tls" else STEP_CONNECT()
         return Result(
-            "ingest",
-            Level.FAIL,
-            f"No answer from {where} within {timeout:g} s ({step}): check the internet "
-            "connection and the server URL.",
+            "ingest", Level.FAIL, NO_ANSWER(where=where, seconds=f"{timeout:g}", step=step)
         )
     if isinstance(e, (socket.gaierror, TimeoutError)):
         return _lookup_failure("ingest", host, e, timeout)
     if isinstance(e, FileNotFoundError):
-        return Result(
-            "ingest",
-            Level.FAIL,
-            f"The CA file {e.filename} (stream.ca_file) is missing: fix stream.ca_file or "
-            "install the ca-certificates package.",
-        )
+        return Result("ingest", Level.FAIL, CA_MISSING(path=e.filename))
     if isinstance(e, OSError):
         if e.errno == errno.ECONNREFUSED:
-            return Result(
-                "ingest",
-                Level.FAIL,
-                f"Nothing answers at {where} (connection refused): check the server URL.",
-            )
+            return Result("ingest", Level.FAIL, INGEST_REFUSED(where=where))
         if e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
-            return Result(
-                "ingest",
-                Level.FAIL,
-                f"Cannot reach {where} (no route): check the Wi-Fi or Ethernet connection.",
-            )
-        return Result(
-            "ingest",
-            Level.FAIL,
-            f"Cannot connect to {where} ({e.strerror or e}): check the connection and the "
-            "server URL.",
-        )
+            return Result("ingest", Level.FAIL, INGEST_NO_ROUTE(where=where))
+        return Result("ingest", Level.FAIL, INGEST_FAILED(where=where, error=e.strerror or e))
     if isinstance(e, BaseException):
         raise e
-    timing = f"connect {e.connect_ms:.0f} ms" + (
-        f", TLS {e.tls_ms:.0f} ms" if e.tls_ms is not None else ""
+    connect = f"{e.connect_ms:.0f}"
+    timing = (
+        TIMING(connect=connect)
+        if e.tls_ms is None
+        else TIMING_TLS(connect=connect, tls=f"{e.tls_ms:.0f}")
     )
     if e.connect_ms > CONNECT_SLOW_MS or (e.tls_ms or 0) > TLS_SLOW_MS:
-        return Result(
-            "ingest",
-            Level.WARN,
-            f"The server {where} answers slowly ({timing}): the connection is congested; "
-            "move closer to the router or lower the bitrate.",
-        )
-    return Result("ingest", Level.OK, f"The server {where} answers ({timing}).")
+        return Result("ingest", Level.WARN, INGEST_SLOW(where=where, timing=timing))
+    return Result("ingest", Level.OK, INGEST_OK(where=where, timing=timing))
 
 
 def check_ingest(
@@ -486,8 +530,16 @@ class UploadProbe:
         return self.status is not None
 
 
+URL_SCHEME = define("check.upload.url_scheme", "must start with http:// or https://")
+URL_INVALID = define("check.upload.url_invalid", "is not a valid address ({error})")
+
+
 class UploadUrlError(ValueError):
-    pass
+    """[network] upload_test_url cannot be used; ``message`` says why (an id and values)."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        super().__init__(str(message))
 
 
 def probe_upload(
@@ -501,7 +553,7 @@ def probe_upload(
     until the answer. Raises UploadUrlError, OSError or StepTimeout("connect"/"send")."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UploadUrlError("must start with http:// or https://")
+        raise UploadUrlError(URL_SCHEME())
     deadline = time.monotonic() + timeout
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = kind(parts.hostname, parts.port, timeout=timeout)
@@ -544,6 +596,58 @@ def suggested_bitrate(upload_kbps: float, audio_kbps: int) -> int:
     return int((upload_kbps / UPLOAD_HEADROOM - audio_kbps) // 100 * 100)
 
 
+UPLOAD_NOT_MEASURED = define(
+    "check.upload.not_measured",
+    "Upload speed not measured: set [network] upload_test_url to an http:// or "
+    "https:// address that accepts a POST.",
+)
+UPLOAD_BAD_URL = define("check.upload.bad_url", "[network] upload_test_url {problem}.")
+UPLOAD_TIMEOUT = define(
+    "check.upload.timeout",
+    "The upload test to {host} got no answer within {seconds} s: check the internet connection.",
+)
+UPLOAD_NO_SUCH_HOST = define(
+    "check.upload.no_such_host",
+    "The upload test address {host} does not exist: check [network] upload_test_url.",
+)
+UPLOAD_LOOKUP_FAILED = define(
+    "check.upload.lookup_failed", "Cannot look up {host}: check the internet connection."
+)
+UPLOAD_REFUSED = define(
+    "check.upload.refused",
+    "Nothing answers at {host} (connection refused): check [network] upload_test_url.",
+)
+UPLOAD_FAILED = define(
+    "check.upload.failed",
+    "The upload test to {host} failed ({reason}): check the Wi-Fi or Ethernet connection.",
+)
+UPLOAD_HTTP = define(
+    "check.upload.http",
+    "The upload test address answered HTTP {status}: check [network] upload_test_url.",
+)
+AT_MOST = define("check.upload.at_most", "at most {rate}")
+UPLOAD_OK = define("check.upload.ok", "Upload {measured}, enough for the stream's {stream}.")
+TODO_LOWER = define(
+    "check.upload.todo_lower", "lower the bitrate to {kbps} kb/s, or move closer to the router"
+)
+TODO_LOWEST = define(
+    "check.upload.todo_lowest",
+    "lower the bitrate to the lowest, {kbps} kb/s, and move closer to the "
+    "router or use another network",
+)
+TODO_MOVE = define(
+    "check.upload.todo_move",
+    "move closer to the router or use another network: even {kbps} kb/s needs more",
+)
+UPLOAD_TOO_SLOW = define(
+    "check.upload.too_slow", "Upload {measured} is less than the stream's {stream}: {todo}."
+)
+UPLOAD_TIGHT = define(
+    "check.upload.tight",
+    "Upload {measured} leaves little room for the stream's {stream} (1.5 times is safe): {todo}.",
+)
+
+
 def upload_result(
     url: str,
     outcome: UploadProbe | BaseException | None,
@@ -553,87 +657,41 @@ def upload_result(
 ) -> Result:
     """The ``upload`` check's verdict (pure). `outcome` None: no test endpoint is set."""
     if outcome is None:
-        return Result(
-            "upload",
-            Level.WARN,
-            "Upload speed not measured: set [network] upload_test_url to an http:// or "
-            "https:// address that accepts a POST.",
-        )
+        return Result("upload", Level.WARN, UPLOAD_NOT_MEASURED())
     host = urllib.parse.urlsplit(url).netloc or url
     if isinstance(outcome, UploadUrlError):
-        return Result("upload", Level.WARN, f"[network] upload_test_url {outcome}.")
+        return Result("upload", Level.WARN, UPLOAD_BAD_URL(problem=outcome.message))
     if isinstance(outcome, StepTimeout):
-        return Result(
-            "upload",
-            Level.FAIL,
-            f"The upload test to {host} got no answer within {timeout:g} s: check the "
-            "internet connection.",
-        )
+        return Result("upload", Level.FAIL, UPLOAD_TIMEOUT(host=host, seconds=f"{timeout:g}"))
     if isinstance(outcome, socket.gaierror):
         if outcome.errno == socket.EAI_NONAME:
-            return Result(
-                "upload",
-                Level.WARN,
-                f"The upload test address {host} does not exist: check [network] upload_test_url.",
-            )
-        return Result(
-            "upload", Level.FAIL, f"Cannot look up {host}: check the internet connection."
-        )
+            return Result("upload", Level.WARN, UPLOAD_NO_SUCH_HOST(host=host))
+        return Result("upload", Level.FAIL, UPLOAD_LOOKUP_FAILED(host=host))
     if isinstance(outcome, OSError):
         if outcome.errno == errno.ECONNREFUSED:
-            return Result(
-                "upload",
-                Level.WARN,
-                f"Nothing answers at {host} (connection refused): check [network] upload_test_url.",
-            )
+            return Result("upload", Level.WARN, UPLOAD_REFUSED(host=host))
         reason = outcome.strerror or str(outcome)
-        return Result(
-            "upload",
-            Level.FAIL,
-            f"The upload test to {host} failed ({reason}): check the Wi-Fi or Ethernet connection.",
-        )
+        return Result("upload", Level.FAIL, UPLOAD_FAILED(host=host, reason=reason))
     if isinstance(outcome, BaseException):
         raise outcome
     if outcome.status is not None and outcome.status >= 400:
-        return Result(
-            "upload",
-            Level.WARN,
-            f"The upload test address answered HTTP {outcome.status}: check "
-            "[network] upload_test_url.",
-        )
+        return Result("upload", Level.WARN, UPLOAD_HTTP(status=outcome.status))
     stream = video_kbps + audio_kbps
     need = stream * UPLOAD_HEADROOM
     rate = outcome.kbps
-    measured = _mbps(rate) if outcome.complete else f"at most {_mbps(rate)}"
+    measured: str | Message = _mbps(rate) if outcome.complete else AT_MOST(rate=_mbps(rate))
     if rate >= need and outcome.complete:
-        return Result(
-            "upload", Level.OK, f"Upload {measured}, enough for the stream's {_mbps(stream)}."
-        )
+        return Result("upload", Level.OK, UPLOAD_OK(measured=measured, stream=_mbps(stream)))
     suggestion = suggested_bitrate(rate, audio_kbps)
     if suggestion >= MIN_BITRATE_KBPS:
-        todo = f"lower the bitrate to {suggestion} kb/s, or move closer to the router"
+        todo = TODO_LOWER(kbps=suggestion)
     elif rate >= MIN_BITRATE_KBPS + audio_kbps:
-        todo = (
-            f"lower the bitrate to the lowest, {MIN_BITRATE_KBPS} kb/s, and move closer to the "
-            "router or use another network"
-        )
+        todo = TODO_LOWEST(kbps=MIN_BITRATE_KBPS)
     else:
-        todo = (
-            f"move closer to the router or use another network: even {MIN_BITRATE_KBPS} kb/s "
-            "needs more"
-        )
-    if rate < stream or not outcome.complete:
-        return Result(
-            "upload",
-            Level.FAIL,
-            f"Upload {measured} is less than the stream's {_mbps(stream)}: {todo}.",
-        )
-    return Result(
-        "upload",
-        Level.WARN,
-        f"Upload {measured} leaves little room for the stream's {_mbps(stream)} "
-        f"(1.5 times is safe): {todo}.",
-    )
+        todo = TODO_MOVE(kbps=MIN_BITRATE_KBPS)
+    verdict = UPLOAD_TOO_SLOW if rate < stream or not outcome.complete else UPLOAD_TIGHT
+    level = Level.FAIL if verdict is UPLOAD_TOO_SLOW else Level.WARN
+    return Result("upload", level, verdict(measured=measured, stream=_mbps(stream), todo=todo))
 
 
 def upload_test_url(config: Config) -> str:
@@ -650,7 +708,7 @@ def check_upload(ctx: Context, url: str | None = None, timeout: float = UPLOAD_T
         except UploadUrlError as e:
             outcome = e
         except ValueError as e:  # http.client.InvalidURL: a port that is not a number
-            outcome = UploadUrlError(f"is not a valid address ({e})")
+            outcome = UploadUrlError(URL_INVALID(error=e))
         except http.client.HTTPException as e:
             outcome = OSError(f"not an HTTP answer: {e!r}")
         except OSError as e:

@@ -25,7 +25,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.net.wifi import Nmcli, NmcliError, WifiError, check_password, check_ssid, split_terse
+from kit.messages import define
+from kit.net.wifi import (
+    NM_NOT_RUNNING,
+    NM_TIMEOUT,
+    NMCLI_FAILED,
+    Nmcli,
+    NmcliError,
+    WifiError,
+    check_password,
+    check_ssid,
+    split_terse,
+)
 
 HOTSPOT_CONNECTION = "kit-hotspot"  # the NetworkManager profile's name
 HOTSPOT_ADDRESS = "10.42.0.1"  # NetworkManager's shared mode (ipv4.method shared)
@@ -44,11 +55,25 @@ ETHERNET_TYPES = {"802-3-ethernet", "ethernet"}
 
 # nmcli's exit codes (nmcli(1), "Exit Status") for the hotspot's commands.
 _NMCLI_EXIT = {
-    3: "NetworkManager did not answer in time",
-    4: "the hotspot could not be started on the Wi-Fi device",
-    8: "NetworkManager is not running",
-    10: "no Wi-Fi device to open the hotspot on",
+    3: NM_TIMEOUT,
+    4: define("wifi.hotspot_failed", "the hotspot could not be started on the Wi-Fi device"),
+    8: NM_NOT_RUNNING,
+    10: define("wifi.no_wifi_device", "no Wi-Fi device to open the hotspot on"),
 }
+NO_NMCLI = define("wifi.hotspot_no_nmcli", "NetworkManager (nmcli) is not installed: no hotspot")
+# The file's path is no secret; its content never goes into a message.
+PASSWORD_MISSING = define(
+    "wifi.hotspot_password_missing",
+    "the hotspot has no password: {path} is missing (run install.sh again)",
+)
+PASSWORD_UNREADABLE = define(
+    "wifi.hotspot_password_unreadable", "the hotspot's password cannot be read from {path}"
+)
+PASSWORD_INVALID = define(
+    "wifi.hotspot_password_invalid",
+    "the hotspot's password in {path} is not a valid WPA password (run install.sh "
+    "again after removing it)",
+)
 
 
 class HotspotError(WifiError):
@@ -146,27 +171,14 @@ def read_password(path: Path = PASSWORD_FILE) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise HotspotError(
-            f"the hotspot has no password: {path} is missing (run install.sh again)",
-            "network.err.hotspot_password",
-            path=str(path),
-        ) from None
+        raise HotspotError(PASSWORD_MISSING(path=path)) from None
     except (OSError, UnicodeDecodeError):
-        raise HotspotError(
-            f"the hotspot's password cannot be read from {path}",
-            "network.err.hotspot_password",
-            path=str(path),
-        ) from None
+        raise HotspotError(PASSWORD_UNREADABLE(path=path)) from None
     password = text.rstrip("\r\n")
     try:
         check_password(password)
     except WifiError:
-        raise HotspotError(
-            f"the hotspot's password in {path} is not a valid WPA password (run install.sh "
-            "again after removing it)",
-            "network.err.hotspot_password",
-            path=str(path),
-        ) from None
+        raise HotspotError(PASSWORD_INVALID(path=path)) from None
     return password
 
 
@@ -208,17 +220,13 @@ class Hotspot:
 
     def _run(self, argv: Sequence[str], timeout: float) -> str:
         if not self.nmcli.available():
-            raise HotspotError(
-                "NetworkManager (nmcli) is not installed: no hotspot", "network.err.no_nmcli"
-            )
+            raise HotspotError(NO_NMCLI())
         try:
             return self.nmcli.run(argv, timeout=timeout)
         except NmcliError as e:
             # nmcli's text may quote the password ("'...' is not valid WPA PSK"): not shown.
-            reason = _NMCLI_EXIT.get(e.returncode, f"nmcli failed (exit code {e.returncode})")
-            known = e.returncode in _NMCLI_EXIT
-            key = f"network.err.hotspot_{e.returncode if known else 'other'}"
-            raise HotspotError(reason, key, code=e.returncode) from None
+            known = _NMCLI_EXIT.get(e.returncode)
+            raise HotspotError(known() if known else NMCLI_FAILED(code=e.returncode)) from None
 
     def connections(self, active: bool = False) -> list[Connection]:
         return parse_connections(self._run(connections_argv(active), timeout=10))
@@ -237,7 +245,7 @@ class Hotspot:
         try:
             argv = start_argv(ssid, password, self.ifname)
         except WifiError as e:  # the name; the password was checked when read
-            raise HotspotError(str(e), e.key, **e.values) from None
+            raise HotspotError(e.message) from None
         self._run(argv, timeout=45)
         return HotspotInfo(ssid, HOTSPOT_ADDRESS)
 

@@ -46,6 +46,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from kit.messages import Message, define
+
 PROC_ROUTE = Path("proc/net/route")
 PROC_WIRELESS = Path("proc/net/wireless")
 PROC_CMDLINE = Path("proc/cmdline")
@@ -58,25 +60,69 @@ LIST_FIELDS = ("ACTIVE", "SSID", "BSSID", "SIGNAL", "FREQ", "RATE", "SECURITY")
 SHOW_FIELDS = ("GENERAL.TYPE", "GENERAL.STATE", "GENERAL.CONNECTION", "IP4.ADDRESS", "IP4.GATEWAY")
 POWERSAVE_FIELD = "802-11-wireless.powersave"
 
+NM_TIMEOUT = define("wifi.nm_timeout", "NetworkManager did not answer in time")
+NM_NOT_RUNNING = define("wifi.nm_not_running", "NetworkManager is not running")
+NMCLI_FAILED = define("wifi.nmcli_failed", "nmcli failed (exit code {code})")
 # nmcli's exit codes (nmcli(1), "Exit Status") that a person can act on.
 _NMCLI_EXIT = {
-    3: "NetworkManager did not answer in time",
-    4: "the network refused to connect: check the password and that the kit is in range",
-    8: "NetworkManager is not running",
-    10: "no such network: check the name and that the kit is in range",
+    3: NM_TIMEOUT,
+    4: define(
+        "wifi.join_refused",
+        "the network refused to connect: check the password and that the kit is in range",
+    ),
+    8: NM_NOT_RUNNING,
+    10: define(
+        "wifi.no_such_network", "no such network: check the name and that the kit is in range"
+    ),
 }
+NO_NMCLI = define(
+    "wifi.no_nmcli", "NetworkManager (nmcli) is not installed: Wi-Fi cannot be set up"
+)
+SIMULATION = define("wifi.simulation", "simulation: the kit does not change this computer's Wi-Fi")
+SSID_EMPTY = define("wifi.ssid_empty", "the Wi-Fi name is empty")
+SSID_LONG = define(
+    "wifi.ssid_long", "the Wi-Fi name is {size} bytes long; Wi-Fi names have at most 32"
+)
+SSID_CONTROL = define(
+    "wifi.ssid_control", "the Wi-Fi name contains a control character or a line break"
+)
+PASSWORD_CHARS = define(
+    "wifi.password_chars",
+    "the Wi-Fi password contains a character other than plain ASCII letters, digits, "
+    "punctuation and spaces: type it again",
+)
+PASSWORD_SHORT = define(
+    "wifi.password_short", "the Wi-Fi password has {n} characters; WPA passwords have at least 8"
+)
+PASSWORD_LONG = define(
+    "wifi.password_long",
+    "the Wi-Fi password has {n} characters; WPA passwords have at most 63 "
+    "(or exactly 64 hexadecimal digits)",
+)
+NAME_BAD = define(
+    "wifi.name_bad", "the saved network's name is empty or contains a control character"
+)
 
 
 class WifiError(ValueError):
     """A Wi-Fi request that cannot be done; the message says why and never holds a password.
 
-    `key` names the same message in the page's catalogues ("network.err.<...>", filled
-    with `values`); the English text stays for logs and the CLI."""
+    ``str(e)`` is the English sentence (logs, the CLI); ``e.message`` is the same with its
+    id and values (kit.messages), which the page shows from ``error.<id>`` in the
+    visitor's language. The old form, English and a ``key`` "network.err.<what>", is read
+    as the message "wifi.<what>" with that English (kit/app.py's simulation refusal)."""
 
-    def __init__(self, message: str, key: str = "", **values: Any) -> None:
-        super().__init__(message)
-        self.key = key
-        self.values = values
+    def __init__(self, message: Message | str, key: str = "") -> None:
+        if isinstance(message, str):
+            id = "wifi." + key.removeprefix("network.err.") if key else ""
+            message = Message(id, message.replace("{", "{{").replace("}", "}}"))
+        super().__init__(str(message))
+        self.message = message
+
+    @property
+    def id(self) -> str:
+        """The message's id ("wifi.ssid_empty"); "" for English without one."""
+        return self.message.id
 
 
 # -- parsers (pure) -----------------------------------------------------------------
@@ -334,19 +380,12 @@ def parse_ip_addr(text: str) -> str | None:
 def check_ssid(ssid: str) -> None:
     """Raise WifiError unless `ssid` is 1 to 32 bytes of UTF-8 without control characters."""
     if not ssid:
-        raise WifiError("the Wi-Fi name is empty", "network.err.ssid_empty")
+        raise WifiError(SSID_EMPTY())
     size = len(ssid.encode("utf-8", "surrogatepass"))
     if size > 32:
-        raise WifiError(
-            f"the Wi-Fi name is {size} bytes long; Wi-Fi names have at most 32",
-            "network.err.ssid_long",
-            size=size,
-        )
+        raise WifiError(SSID_LONG(size=size))
     if any(unicodedata.category(c) in ("Cc", "Cs") for c in ssid):
-        raise WifiError(
-            "the Wi-Fi name contains a control character or a line break",
-            "network.err.ssid_control",
-        )
+        raise WifiError(SSID_CONTROL())
 
 
 _HEX = set(string.hexdigits)
@@ -359,24 +398,11 @@ def check_password(password: str) -> None:
     if n == 64 and set(password) <= _HEX:
         return
     if any(not 0x20 <= ord(c) <= 0x7E for c in password):
-        raise WifiError(
-            "the Wi-Fi password contains a character other than plain ASCII letters, digits, "
-            "punctuation and spaces: type it again",
-            "network.err.password_chars",
-        )
+        raise WifiError(PASSWORD_CHARS())
     if n < 8:
-        raise WifiError(
-            f"the Wi-Fi password has {n} characters; WPA passwords have at least 8",
-            "network.err.password_short",
-            n=n,
-        )
+        raise WifiError(PASSWORD_SHORT(n=n))
     if n > 63:
-        raise WifiError(
-            f"the Wi-Fi password has {n} characters; WPA passwords have at most 63 "
-            "(or exactly 64 hexadecimal digits)",
-            "network.err.password_long",
-            n=n,
-        )
+        raise WifiError(PASSWORD_LONG(n=n))
 
 
 def scan_argv(ifname: str | None = None, rescan: bool = True) -> list[str]:
@@ -399,10 +425,7 @@ def forget_argv(name: str) -> list[str]:
     """nmcli's arguments to delete the saved network `name` (a profile name, which is the
     SSID for networks joined here, but may be longer than 32 bytes)."""
     if not name or any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
-        raise WifiError(
-            "the saved network's name is empty or contains a control character",
-            "network.err.name_bad",
-        )
+        raise WifiError(NAME_BAD())
     # "id" so that a name that looks like a UUID or a D-Bus path is still taken as a name.
     return ["connection", "delete", "id", name]
 
@@ -638,10 +661,7 @@ class Wifi:
 
     def _require_nmcli(self) -> Nmcli:
         if self.nmcli is None or not self.nmcli.available():
-            raise WifiError(
-                "NetworkManager (nmcli) is not installed: Wi-Fi cannot be set up",
-                "network.err.no_nmcli",
-            )
+            raise WifiError(NO_NMCLI())
         return self.nmcli
 
     def _change(self, argv: list[str], timeout: float) -> str:
@@ -649,10 +669,8 @@ class Wifi:
             return self._require_nmcli().run(argv, timeout=timeout)
         except NmcliError as e:
             # nmcli's own message may quote the command line, password included: not shown.
-            reason = _NMCLI_EXIT.get(e.returncode, f"nmcli failed (exit code {e.returncode})")
-            known = e.returncode in _NMCLI_EXIT
-            key = f"network.err.nmcli_{e.returncode if known else 'other'}"
-            raise WifiError(reason, key, code=e.returncode) from None
+            known = _NMCLI_EXIT.get(e.returncode)
+            raise WifiError(known() if known else NMCLI_FAILED(code=e.returncode)) from None
 
     def scan(self, ifname: str | None = None) -> list[AccessPoint]:
         """Visible networks, strongest first, one entry per SSID (hidden ones left out)."""

@@ -25,9 +25,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from kit.messages import Message, define
 from kit.net.hotspot import (
     HOTSPOT_CONNECTION,
     Connection,
@@ -36,6 +37,7 @@ from kit.net.hotspot import (
     parse_connections,
 )
 from kit.net.wifi import (
+    NO_NMCLI,
     AccessPoint,
     LinkStatus,
     NmcliError,
@@ -51,6 +53,15 @@ log = logging.getLogger(__name__)
 Action = Literal["join", "forget", "hotspot_close", "hotspot_open"]
 JobState = Literal["running", "ok", "failed"]
 
+BUSY_LIVE = define(
+    "wifi.busy_live", "the kit is going live or on air: end the broadcast to change the Wi-Fi"
+)
+BUSY_JOB = define("wifi.busy_job", "another Wi-Fi change is still running")
+NM_SILENT = define("wifi.nm_silent", "NetworkManager did not answer")
+UNKNOWN_NAME = define("wifi.unknown_name", "the kit has no saved network of that name")
+NO_HOTSPOT = define("wifi.no_hotspot", "the kit has no hotspot here")
+INTERNAL = define("wifi.internal_error", "internal error")
+
 
 class Busy(WifiError):
     """Refused now (on air, or another change is running); nothing was changed."""
@@ -60,7 +71,7 @@ class Busy(WifiError):
 class Job:
     """One change and how it went. `target` is an SSID or a saved network's name, never a
     password. `key` is the outcome's catalogue key ("network.job.<action>.<outcome>");
-    a failure's reason is `detail` (English) or `detail_key` with `detail_values`."""
+    a failure's reason is `detail` (English) and `reason` (its id and values)."""
 
     action: Action
     target: str
@@ -69,8 +80,7 @@ class Job:
     started: float
     via_hotspot: bool = False  # the phone was on the hotspot: it loses the page
     detail: str = ""
-    detail_key: str = ""
-    detail_values: dict[str, Any] = field(default_factory=dict)
+    reason: Message | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,10 +158,7 @@ class WifiSetup:
             return self.read_only
         nm = self.wifi.nmcli
         if nm is None or not nm.available():
-            return WifiError(
-                "NetworkManager (nmcli) is not installed here: Wi-Fi cannot be set up",
-                "network.err.no_nmcli",
-            )
+            return WifiError(NO_NMCLI())
         return None
 
     def connections(self, active: bool = False) -> list[Connection] | None:
@@ -201,10 +208,7 @@ class WifiSetup:
 
     def _guard(self) -> None:
         if not self.can_change():
-            raise Busy(
-                "the kit is going live or on air: end the broadcast to change the Wi-Fi",
-                "network.err.busy_live",
-            )
+            raise Busy(BUSY_LIVE())
 
     def scan(self) -> Scan:
         """A fresh scan; on the hotspot (no scanning in AP mode) the list kept from before
@@ -241,22 +245,22 @@ class WifiSetup:
     def forget(self, name: str) -> Job:
         known = self.connections()
         if known is None:
-            raise WifiError("NetworkManager did not answer", "network.err.nm_silent")
+            raise WifiError(NM_SILENT())
         if not any(c.name == name and c.is_wifi and not c.is_hotspot for c in known):
-            raise WifiError("the kit has no saved network of that name", "network.err.unknown_name")
+            raise WifiError(UNKNOWN_NAME())
         forget_argv(name)  # validates
         return self._start("forget", name, lambda via: self._forget(name))
 
     def close_hotspot(self) -> Job:
         if self.hotspot is None:
-            raise WifiError("the kit has no hotspot here", "network.err.no_hotspot")
+            raise WifiError(NO_HOTSPOT())
         return self._start("hotspot_close", HOTSPOT_CONNECTION, lambda via: self._close())
 
     def open_hotspot(self) -> str:
         """Scan (kept for the page), then open the hotspot; its address. HotspotError says
         why not. Used by the button's 10 s hold and at boot, outside the job queue."""
         if self.hotspot is None:
-            raise WifiError("the kit has no hotspot here", "network.err.no_hotspot")
+            raise WifiError(NO_HOTSPOT())
         self.remember_networks()
         return self.hotspot.start().url()
 
@@ -268,7 +272,7 @@ class WifiSetup:
         via_hotspot = any(c.is_hotspot for c in self.connections(active=True) or [])
         with self._lock:
             if self._job is not None and self._job.state == "running":
-                raise Busy("another Wi-Fi change is still running", "network.err.busy_job")
+                raise Busy(BUSY_JOB())
             job = Job(action, target, "running", f"network.job.{action}.running",
                       self.clock(), via_hotspot)  # fmt: skip
             self._job = job
@@ -297,15 +301,14 @@ class WifiSetup:
             done = self._failure(job, failed, e)
         except Exception:  # a bug: said on the page, logged in full
             log.exception("Wi-Fi %s failed", job.action)
-            done = replace(job, state="failed", key=failed, detail="internal error")
+            done = self._failure(job, failed, WifiError(INTERNAL()))
         log.info("Wi-Fi %s %r: %s %s", job.action, job.target, done.key, done.detail)
         with self._lock:
             self._job = done
 
     @staticmethod
     def _failure(job: Job, key: str, e: WifiError) -> Job:
-        return replace(job, state="failed", key=key, detail=str(e), detail_key=e.key,
-                       detail_values=dict(e.values))  # fmt: skip
+        return replace(job, state="failed", key=key, detail=str(e), reason=e.message)
 
     def _join(self, ssid: str, password: str | None, via_hotspot: bool) -> str:
         if via_hotspot and self.hotspot is not None:

@@ -120,7 +120,7 @@ def test_phone_scans_joins_and_forgets_wifi(
             page.locator("#password").fill("short")
             page.get_by_role("button", name="Join").last.click()
             expect(page.locator("#err-password")).to_have_text(
-                "The password has 5 characters; Wi-Fi passwords have at least 8."
+                "the Wi-Fi password has 5 characters; WPA passwords have at least 8"
             )
             expect(page.locator("#password")).to_have_value("")
             expect(page.get_by_label("Network name")).to_have_value("Home")

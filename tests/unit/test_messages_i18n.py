@@ -2,12 +2,15 @@
 
 The validators (kit.config, kit.destination, kit.settings) say what is wrong in
 English, with an id and values next to it (kit.messages); the page shows
-``error.<id>`` from its catalogue. Checked here: every id the validators can
-emit has an English and a Swedish entry with the same placeholders (the ids come
-from the validators' registry, not from a list in this file); every rule that
-can refuse a field on the page shows its message in Swedish on the Swedish page
-and in English on the English one, next to the field, saving nothing; a stream
-key never appears in either.
+``error.<id>`` from its catalogue. So do the pre-flight checks, the daemon's status
+texts, the password rules and the Wi-Fi screen's errors: their tables are in
+tests/unit/test_checks_i18n.py, and the drift check below counts them too.
+
+Checked here: every id the validators can emit has an English and a Swedish entry with
+the same placeholders (the ids come from the validators' registry, not from a list in
+this file); every rule that can refuse a field on the page shows its message in
+Swedish on the Swedish page and in English on the English one, next to the field,
+saving nothing; a stream key never appears in either.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import pytest
 from markupsafe import escape
 
 import kit.api.web  # imports every validator, so the registry is complete
+import kit.daemon  # the checks (health, microphone, network) and the status texts
+import kit.media.picam  # the light check
 from kit.config import RANGE
-from kit.messages import TEMPLATES, Message, define, placeholders, render
+from kit.messages import TEMPLATES, Message, Template, define, placeholders, render, render_dict
 from kit.settings import SettingsError, parse_hashtags
+from tests.unit.test_checks_i18n import covered
 from tests.unit.test_web_routes import Kit, logged_in
 
 CATALOGUES = {
@@ -36,6 +42,8 @@ HEADERS = {"en": {"Accept-Language": "en-GB,en;q=0.9"}, "sv": {"Accept-Language"
 M = "ZQXSECRETMARKER0123456789"
 SERVER = "rtmp://example.com/live/"
 PICTURE = {"video": "720x1280", "fps": "30", "bitrate": "2500", "device": ""}
+# Ids whose text is the same in every language (punctuation around other messages).
+SAME_IN_EVERY_LANGUAGE = {"check.wifi.details"}
 
 
 # -- the catalogues against the registry ---------------------------------------------
@@ -46,6 +54,10 @@ def test_the_registry_is_filled_by_the_validators() -> None:
     assert {"server.scheme", "stream_key.forbidden", "value.range", "hashtags.invalid"} <= set(
         TEMPLATES
     )
+    # ... and from the checks, the status, the password rules and the Wi-Fi screen.
+    assert {"check.disk.low", "check.wifi.weak", "check.power.low_now", "check.mic_level.level",
+            "check.light.dark", "status.network_behind", "advice.key_rejected",
+            "password.too_short", "wifi.password_short"} <= set(TEMPLATES)  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", ["en", "sv"])
@@ -57,7 +69,7 @@ def test_every_message_id_has_an_entry_with_the_same_placeholders(lang: str, id:
     if lang == "en":
         # The English page says what the CLI and the logs say.
         assert text == TEMPLATES[id]
-    else:
+    elif id not in SAME_IN_EVERY_LANGUAGE:
         assert text != TEMPLATES[id], f"error.{id} is not translated"
 
 
@@ -90,6 +102,30 @@ def test_render_falls_back_to_english() -> None:
     assert render("plain English, no id", CATALOGUES["sv"]) == "plain English, no id"
     # An entry that does not fit the values (a placeholder typo) shows the English.
     assert render(msg, {"error.nowhere.defined": "inget {sak}"}) == "no such entry"
+
+
+def test_nested_messages_and_lists_are_translated_in_their_turn() -> None:
+    outer = Template("t.outer", "Not checked: {problem} ({parts}).")
+    msg = outer(problem=RANGE(lo=1, hi=2, got=3), parts=("5 GHz", Template("t.x", "eco")()))
+    assert str(msg) == "Not checked: must be between 1 and 2 (got 3) (5 GHz, eco)."
+    cat = {**CATALOGUES["sv"], "error.t.outer": "Ej kontrollerat: {problem} ({parts}).",
+           "error.t.x": "spar"}  # fmt: skip
+    sv = "Ej kontrollerat: måste vara mellan 1 och 2 (angivet: 3) (5 GHz, spar)."
+    assert render(msg, cat) == sv
+    # As it travels in the status and kit check --json, and back.
+    assert render_dict(json.loads(json.dumps(msg.as_dict())), cat) == sv
+    assert render_dict({"text": "what ffmpeg said"}, cat) == "what ffmpeg said"
+    assert render_dict({"id": "t.none", "values": {}, "text": "English"}, cat) == "English"
+
+
+def test_a_template_recognises_its_own_english() -> None:
+    level = Template("t.level", "Level {rms} dBFS, peaks at {peak} dBFS.")
+    assert level.match("Level -20 dBFS, peaks at -6 dBFS.") == level(rms="-20", peak="-6")
+    assert level.match("Level -20 dBFS.") is None
+    assert (
+        Template("t.plain", "Silent (x).").match("Silent (x).")
+        == Template("t.plain", "Silent (x).")()
+    )
 
 
 def test_an_id_has_one_text() -> None:
@@ -171,10 +207,13 @@ NOT_FROM_THE_PAGE = {
 
 def test_every_message_is_either_tested_on_the_page_or_known_not_to_reach_it() -> None:
     # A new validator message must be added to PAGE_RULES (or, if no field can show
-    # it, to NOT_FROM_THE_PAGE): this keeps the table from drifting behind the code.
+    # it, to NOT_FROM_THE_PAGE); a new check, status, password or Wi-Fi message to a
+    # table in test_checks_i18n.py: this keeps the tables from drifting behind the code.
     on_page = {row[3] for row in PAGE_RULES}
     assert not on_page & NOT_FROM_THE_PAGE
-    assert on_page | NOT_FROM_THE_PAGE == set(TEMPLATES)
+    untested = set(TEMPLATES) - on_page - NOT_FROM_THE_PAGE - covered()
+    assert not untested, sorted(untested)
+    assert covered() <= set(TEMPLATES), sorted(covered() - set(TEMPLATES))
 
 
 @pytest.fixture(scope="module")

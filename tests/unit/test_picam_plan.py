@@ -47,4 +47,4 @@ def test_plan(sensor: tuple[int, int], out: tuple[int, int], mount: str, expecte
 def test_light_level(meta: dict[str, float], status: str, words: str) -> None:
     got_status, message = light_level(meta)
     assert got_status == status
-    assert words in message
+    assert words in str(message)

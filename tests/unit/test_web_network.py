@@ -14,7 +14,7 @@ import pytest
 from kit.api.app import create_app
 from kit.api.netpage import can_change
 from kit.machine import State
-from kit.net.wifi import WifiError
+from kit.net.wifi import SIMULATION, WifiError
 from tests.unit.test_web_routes import TOKEN, Kit, csrf_of, logged_in
 from tests.unit.test_wifisetup import ODD_SSID, PASSWORD, Env
 
@@ -135,12 +135,12 @@ def test_a_running_change_reloads_the_page_and_tells_a_hotspot_phone_where_to_go
 @pytest.mark.parametrize(
     ("lang", "ssid", "password", "field", "message"),
     [
-        ("en", "", PASSWORD, "ssid", "Type the network's name."),
-        ("sv", "", PASSWORD, "ssid", "Skriv nätverkets namn."),
+        ("en", "", PASSWORD, "ssid", "the Wi-Fi name is empty"),
+        ("sv", "", PASSWORD, "ssid", "Wi-Fi-namnet är tomt"),
         ("en", "x" * 33, PASSWORD, "ssid", "33 bytes long"),
         ("en", "Home", "short", "password", "has 5 characters"),
-        ("sv", "Home", "short", "password", "Lösenordet har 5 tecken"),
-        ("en", "Home", "pässwörd-long", "password", "plain letters"),
+        ("sv", "Home", "short", "password", "Wi-Fi-lösenordet har 5 tecken"),
+        ("en", "Home", "pässwörd-long", "password", "plain ASCII letters"),
     ],
 )
 def test_bad_input_is_shown_next_to_its_field_and_nothing_runs(
@@ -220,7 +220,7 @@ def test_can_change_only_when_idle_or_in_error(state: str, allowed: bool) -> Non
 
 def test_read_only_in_simulation(make: Any) -> None:
     kit = make("wifi")
-    kit.setup.read_only = WifiError("simulation", "network.err.simulation")
+    kit.setup.read_only = WifiError(SIMULATION())
     c, token = logged_in(kit)
     page = c.get("/network").text
     assert "does not change this computer" in text_of(page)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kit.net.hotspot import HOTSPOT_CONNECTION, Hotspot
-from kit.net.wifi import Wifi, WifiError
+from kit.net.wifi import SIMULATION, Wifi, WifiError
 from kit.net.wifisetup import Busy, WifiSetup
 from tests.unit.test_hotspot import FAKE_NMCLI
 
@@ -120,7 +120,7 @@ def test_failed_join_says_why_in_words_the_page_translates(
     env.setup.join("Neighbour Net", "wrong password")
     done = env.setup.wait(10)
     assert done is not None and done.state == "failed"
-    assert done.detail_key == "network.err.nmcli_4"
+    assert done.reason is not None and done.reason.id == "wifi.join_refused"
     assert "check the password" in done.detail
     assert "wrong password" not in done.detail  # nmcli's own text (it echoes it) is dropped
 
@@ -128,12 +128,12 @@ def test_failed_join_says_why_in_words_the_page_translates(
 @pytest.mark.parametrize(
     ("ssid", "password", "key"),
     [
-        ("", PASSWORD, "network.err.ssid_empty"),
-        ("x" * 33, PASSWORD, "network.err.ssid_long"),
-        ("two\nlines", PASSWORD, "network.err.ssid_control"),
-        ("Home", "short", "network.err.password_short"),
-        ("Home", "p" * 65, "network.err.password_long"),
-        ("Home", "pässwörd-long", "network.err.password_chars"),
+        ("", PASSWORD, "wifi.ssid_empty"),
+        ("x" * 33, PASSWORD, "wifi.ssid_long"),
+        ("two\nlines", PASSWORD, "wifi.ssid_control"),
+        ("Home", "short", "wifi.password_short"),
+        ("Home", "p" * 65, "wifi.password_long"),
+        ("Home", "pässwörd-long", "wifi.password_chars"),
     ],
 )
 def test_bad_input_is_refused_before_anything_runs(
@@ -142,7 +142,7 @@ def test_bad_input_is_refused_before_anything_runs(
     env = Env(tmp_path, monkeypatch, "wifi")
     with pytest.raises(WifiError) as caught:
         env.setup.join(ssid, password)
-    assert caught.value.key == key
+    assert caught.value.id == key
     assert password not in str(caught.value)
     assert env.changes() == [] and env.setup.job() is None
 
@@ -158,7 +158,7 @@ def test_nothing_changes_on_air(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ):
         with pytest.raises(Busy) as caught:
             call()
-        assert caught.value.key == "network.err.busy_live"
+        assert caught.value.id == "wifi.busy_live"
     assert env.changes() == []
 
 
@@ -169,7 +169,7 @@ def test_one_change_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     env.setup.join("Neighbour Net", PASSWORD)
     with pytest.raises(Busy) as caught:
         env.setup.join("Open Café", None)
-    assert caught.value.key == "network.err.busy_job"
+    assert caught.value.id == "wifi.busy_job"
     gate.set()
     done = env.setup.wait(10)
     assert done is not None and done.target == "Neighbour Net" and done.state == "ok"
@@ -210,7 +210,7 @@ def test_forget_only_a_saved_wifi_network(
     env = Env(tmp_path, monkeypatch, "wifi")
     with pytest.raises(WifiError) as caught:
         env.setup.forget(name)
-    assert caught.value.key == "network.err.unknown_name"
+    assert caught.value.id == "wifi.unknown_name"
     assert env.changes() == []
 
 
@@ -249,8 +249,8 @@ def test_overview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_read_only_refuses_every_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = Env(tmp_path, monkeypatch, "wifi")
-    env.setup.read_only = WifiError("simulation", "network.err.simulation")
+    env.setup.read_only = WifiError(SIMULATION())
     with pytest.raises(WifiError) as caught:
         env.setup.join("Neighbour Net", PASSWORD)
-    assert caught.value.key == "network.err.simulation"
+    assert caught.value.id == "wifi.simulation"
     assert env.changes() == []

@@ -7,7 +7,7 @@
   var S = JSON.parse(document.getElementById("strings").textContent || "{}");
   function t(key, values) {
     var s = S[key] || key;
-    Object.keys(values || {}).forEach(function (k) { s = s.replace("{" + k + "}", values[k]); });
+    Object.keys(values || {}).forEach(function (k) { s = s.split("{" + k + "}").join(values[k]); });
     return s;
   }
   function $(id) { return document.getElementById(id); }
@@ -136,7 +136,21 @@
     $("state").textContent = t("state." + st.state);
     $("timer").textContent = st.elapsed_s !== undefined ? clock(st.elapsed_s)
       : st.countdown_s !== undefined ? Math.ceil(st.countdown_s) : "";
-    $("advice").textContent = st.advice || "";
+    // The status's sentences, already in the page's language (kit/api/web.py, shown()).
+    var said = st.shown || {}, warnings = $("warnings"), listed = (said.warnings || []).join("\n");
+    $("advice").textContent = said.advice || "";
+    if (warnings.getAttribute("data-said") !== listed) {  // rebuilt only when they change
+      warnings.setAttribute("data-said", listed);
+      warnings.textContent = "";
+      (said.warnings || []).forEach(function (w) {
+        var li = document.createElement("li");
+        li.textContent = w;
+        warnings.appendChild(li);
+      });
+      warnings.hidden = !listed;
+    }
+    $("hotspot-said").querySelector("span").textContent = said.hotspot || "";
+    $("hotspot-said").hidden = !said.hotspot;
     $("title-shown").textContent = st.title || "";
     $("go").hidden = READY.indexOf(st.state) < 0;
     $("end").hidden = READY.indexOf(st.state) >= 0;
