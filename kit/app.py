@@ -123,14 +123,12 @@ def wifi_setup(conductor: Conductor, simulate: bool) -> Any:
     stand-in nmcli (tests/peers/fake_nmcli) to drive the screen against."""
     from kit.api.netpage import can_change
     from kit.net.hotspot import Hotspot
-    from kit.net.wifi import Wifi, WifiError
+    from kit.net.wifi import SIMULATION, Wifi, WifiError
     from kit.net.wifisetup import WifiSetup
 
     stand_in = os.environ.get("KIT_NMCLI")
     if simulate and not stand_in:
-        refusal = WifiError(
-            "simulation: the kit does not change this computer's Wi-Fi", "network.err.simulation"
-        )
+        refusal = WifiError(SIMULATION())
         return WifiSetup(Wifi(), None, can_change(conductor), read_only=refusal)
     nmcli = stand_in or "nmcli"
     hotspot = None if simulate else Hotspot(nmcli)

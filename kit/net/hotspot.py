@@ -35,6 +35,7 @@ from kit.net.wifi import (
     WifiError,
     check_password,
     check_ssid,
+    no_wifi_device,
     split_terse,
 )
 
@@ -60,6 +61,7 @@ _NMCLI_EXIT = {
     8: NM_NOT_RUNNING,
     10: define("wifi.no_wifi_device", "no Wi-Fi device to open the hotspot on"),
 }
+NOT_CLOSED = define("wifi.hotspot_not_closed", "NetworkManager refused to close the hotspot")
 NO_NMCLI = define("wifi.hotspot_no_nmcli", "NetworkManager (nmcli) is not installed: no hotspot")
 # The file's path is no secret; its content never goes into a message.
 PASSWORD_MISSING = define(
@@ -225,6 +227,8 @@ class Hotspot:
             return self.nmcli.run(argv, timeout=timeout)
         except NmcliError as e:
             # nmcli's text may quote the password ("'...' is not valid WPA PSK"): not shown.
+            if no_wifi_device(e):
+                raise HotspotError(_NMCLI_EXIT[10]()) from None
             known = _NMCLI_EXIT.get(e.returncode)
             raise HotspotError(known() if known else NMCLI_FAILED(code=e.returncode)) from None
 
@@ -253,7 +257,10 @@ class Hotspot:
         """Close the hotspot; False when it was not open."""
         if not self.is_active():
             return False
-        self._run(stop_argv(), timeout=20)
+        said = self._run(stop_argv(), timeout=20)
+        # A refused deactivation is said on stdout with exit status 0 (NetworkManager 1.42).
+        if "deactivation failed" in said:
+            raise HotspotError(NOT_CLOSED())
         return True
 
 

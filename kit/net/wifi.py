@@ -11,8 +11,9 @@ terse output (``-t``), as printed by ``_print_do`` in NetworkManager's src/nmcli
   escaped (the name has no ':', so split at the first one); list values as ``NAME[1]:...``.
 
 Numbers and words depend on the locale ("MHz", "Mbit/s", "yes"), so nmcli runs with
-LC_ALL=C. nmcli's SIGNAL is a percentage, not dBm; the dBm come from ``iw dev <if> link``
-or, without iw, from /proc/net/wireless (the kernel's wireless-extensions table, which the
+LC_ALL=C.UTF-8 (plain C would turn every non-ASCII character of a name into "?").
+nmcli's SIGNAL is a percentage, not dBm; the dBm come from ``iw dev <if> link`` or, without
+iw, from /proc/net/wireless (the kernel's wireless-extensions table, which the
 Pi's brcmfmac driver fills through cfg80211).
 
 Without NetworkManager the readers fall back to files: the default route from
@@ -64,6 +65,9 @@ NM_TIMEOUT = define("wifi.nm_timeout", "NetworkManager did not answer in time")
 NM_NOT_RUNNING = define("wifi.nm_not_running", "NetworkManager is not running")
 NMCLI_FAILED = define("wifi.nmcli_failed", "nmcli failed (exit code {code})")
 # nmcli's exit codes (nmcli(1), "Exit Status") that a person can act on.
+NO_DEVICE = define(
+    "wifi.no_device", "the kit has no Wi-Fi device: check that its Wi-Fi is not switched off"
+)
 _NMCLI_EXIT = {
     3: NM_TIMEOUT,
     4: define(
@@ -109,13 +113,9 @@ class WifiError(ValueError):
 
     ``str(e)`` is the English sentence (logs, the CLI); ``e.message`` is the same with its
     id and values (kit.messages), which the page shows from ``error.<id>`` in the
-    visitor's language. The old form, English and a ``key`` "network.err.<what>", is read
-    as the message "wifi.<what>" with that English (kit/app.py's simulation refusal)."""
+    visitor's language."""
 
-    def __init__(self, message: Message | str, key: str = "") -> None:
-        if isinstance(message, str):
-            id = "wifi." + key.removeprefix("network.err.") if key else ""
-            message = Message(id, message.replace("{", "{{").replace("}", "}}"))
+    def __init__(self, message: Message) -> None:
         super().__init__(str(message))
         self.message = message
 
@@ -263,11 +263,13 @@ def parse_device_show(text: str) -> DeviceInfo:
 
 
 def parse_powersave_setting(text: str) -> bool | None:
-    """``nmcli -t -f 802-11-wireless.powersave connection show id <name>``:
-    "3 (enable)" on, "2 (disable)" off; "0 (default)" and "1 (ignore)" leave it to the
-    global default or the driver, which this cannot tell."""
-    value = parse_multiline(text).get(POWERSAVE_FIELD, [""])[0]
-    return {"3": True, "2": False}.get(value.split(" ", 1)[0])
+    """``nmcli -t -f 802-11-wireless.powersave connection show id <name>``: terse mode
+    prints the name ("enable" on, "disable" off), the pretty mode "3 (enable)"; both are
+    read. "default" and "ignore" leave it to the global default or the driver, which this
+    cannot tell."""
+    value = parse_multiline(text).get(POWERSAVE_FIELD, [""])[0].strip()
+    word = value.split("(", 1)[1].rstrip(")") if "(" in value else value
+    return {"enable": True, "3": True, "disable": False, "2": False}.get(word.strip())
 
 
 def parse_iw_power_save(text: str) -> bool | None:
@@ -430,6 +432,13 @@ def forget_argv(name: str) -> list[str]:
     return ["connection", "delete", "id", name]
 
 
+def no_wifi_device(e: NmcliError) -> bool:
+    """nmcli's "No Wi-Fi device found." / "Device 'wlan0' is not a Wi-Fi device." (exit 1,
+    seen with NetworkManager 1.42): the only case read from its text, which is otherwise
+    never passed on (it may quote a password)."""
+    return e.returncode in (1, 10) and "Wi-Fi device" in e.stderr
+
+
 # -- running nmcli ------------------------------------------------------------------
 
 
@@ -458,7 +467,10 @@ class Nmcli:
                 capture_output=True,
                 timeout=timeout or self.timeout,
                 check=False,
-                env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+                # C.UTF-8, not C: the same words and numbers, but in C nmcli prints every
+                # non-ASCII character of a name as "?" (seen with NetworkManager 1.42), and
+                # a network listed as "Caf?" could not be forgotten by that name.
+                env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -669,6 +681,8 @@ class Wifi:
             return self._require_nmcli().run(argv, timeout=timeout)
         except NmcliError as e:
             # nmcli's own message may quote the command line, password included: not shown.
+            if no_wifi_device(e):
+                raise WifiError(NO_DEVICE()) from None
             known = _NMCLI_EXIT.get(e.returncode)
             raise WifiError(known() if known else NMCLI_FAILED(code=e.returncode)) from None
 

@@ -36,12 +36,11 @@ What cannot run here: this machine's kernel (Firecracker, no modules) has no Wi-
 and no mac80211_hwsim to make one, so scanning, joining and the hotspot cannot reach a real
 radio; the test only pins what nmcli says without one. tests/peers/fake_nmcli covers them.
 
-Two of the kit's assumptions are contradicted by the real program; the tests marked xfail
-(strict: they fail once fixed, to be unmarked) show them:
-- kit.net.wifi.Nmcli.run runs nmcli with LC_ALL=C, and in the C locale nmcli prints each
-  non-ASCII character of a name as "?": a saved network "Café" is listed as "Caf?" and
-  cannot be forgotten from the page. (C.UTF-8 prints them as they are.)
-- kit.net.wifi.parse_powersave_setting expects "3 (enable)"; nmcli -t prints "enable".
+Two of the kit's assumptions were contradicted by the real program, and fixed after it
+(the tests below hold them): in the C locale nmcli prints each non-ASCII character of a
+name as "?" (so kit.net.wifi runs it with C.UTF-8; a saved network "Café" listed as
+"Caf?" could not be forgotten), and nmcli -t prints the power-saving setting as "enable",
+not "3 (enable)".
 
 Needs root, NetworkManager and nmcli unpacked by ./install.sh --dev (with libnm0 and
 libndp0), and everything the polkit test needs. Skipped only where something is missing and
@@ -241,8 +240,8 @@ def test_device_show_as_nmcli_prints_it(nm: NetworkManager) -> None:
 
 
 def test_the_c_locale_turns_non_ascii_into_question_marks(nm: NetworkManager) -> None:
-    """What kit.net.wifi.Nmcli.run gets: it sets LC_ALL=C (for the words and numbers);
-    nmcli (GLib's g_print) then converts its UTF-8 to ASCII with '?' for the rest."""
+    """Why kit.net.wifi.Nmcli.run sets LC_ALL=C.UTF-8 and not C: in C, nmcli (GLib's
+    g_print) converts its UTF-8 to ASCII with '?' for the rest."""
     out = nm.nmcli(STATUS_ARGV, locale="C").stdout
     mangled = _NON_ASCII.sub("?", WIRED)
     assert f"eth0:ethernet:connected:{esc(mangled)}" in out.splitlines(), out
@@ -269,11 +268,6 @@ def test_powersave_as_nmcli_prints_it(nm: NetworkManager) -> None:
     assert re.fullmatch(rf"{POWERSAVE_FIELD}:\s+3 \(enable\)\n", pretty), pretty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kit.net.wifi.parse_powersave_setting reads '3 (enable)' / '2 (disable)', the "
-    "pretty form; nmcli -t prints 'enable' / 'disable'",
-)
 def test_parse_powersave_setting_reads_real_output(nm: NetworkManager) -> None:
     argv = ["-t", "-f", POWERSAVE_FIELD, "connection", "show", "id", WIFI_ASCII]
     got = {}
@@ -330,12 +324,6 @@ def test_overview_lists_the_saved_wifi_networks(nm: NetworkManager, tmp_path: Pa
     assert view.hotspot_name == "Kit-0000"  # no wlan0 here, no machine-id in this root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kit.net.wifi.Nmcli.run sets LC_ALL=C: nmcli prints each non-ASCII character "
-    "as '?', so the page lists 'Caf? ...' and forgetting that name fails with exit 10 "
-    "(LC_ALL=C.UTF-8 would keep the names)",
-)
 def test_the_page_forgets_a_network_with_a_non_ascii_name(
     nm: NetworkManager, tmp_path: Path
 ) -> None:
@@ -385,7 +373,7 @@ def test_wifi_forget_takes_the_name_as_given(nm: NetworkManager, tmp_path: Path)
 def test_without_a_wifi_device(nm: NetworkManager, tmp_path: Path) -> None:
     """What the kit gets from the real nmcli where there is no Wi-Fi device (this machine;
     a Pi whose Wi-Fi is missing): an empty scan, and refusals that do not echo the
-    password. (The stand-in answers a non-Wi-Fi device with exit 10; nmcli says 1.)"""
+    password."""
     setup = _setup(nm, tmp_path)
     assert setup.wifi.scan() == []
     done = nm.nmcli_as("kit", ["-w", "45", "device", "wifi", "connect", "Home",
@@ -393,14 +381,14 @@ def test_without_a_wifi_device(nm: NetworkManager, tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (1, "Error: No Wi-Fi device found.\n")
     with pytest.raises(WifiError) as e:
         setup.wifi.join("Home", "secret-password")
-    assert str(e.value) == "nmcli failed (exit code 1)"
+    assert str(e.value) == "the kit has no Wi-Fi device: check that its Wi-Fi is not switched off"
     assert "secret-password" not in str(e.value)
 
     assert setup.hotspot is not None
     with pytest.raises(HotspotError) as h:
         setup.hotspot.start()
-    # Not the kit's "no Wi-Fi device to open the hotspot on": that is for exit 10.
-    assert str(h.value) == "nmcli failed (exit code 1)"
+    # Exit 1, read as "no Wi-Fi device" from nmcli's words (exit 1 is any error).
+    assert str(h.value) == "no Wi-Fi device to open the hotspot on"
     assert "abcdefgh2345" not in str(h.value)
     done = nm.nmcli_as("kit", ["-w", "30", "device", "wifi", "hotspot", "ifname", "wlan0",
                                "con-name", "kit-hotspot", "ssid", "Kit-0000", "band", "bg",

@@ -597,15 +597,18 @@ def test_the_hotspot_outcome_in_swedish(
 
 
 class StubNmcli(wifi.Nmcli):
-    def __init__(self, code: int | None) -> None:
+    def __init__(self, code: int | None, stderr: str = "nmcli's own words, password included",
+                 stdout: str | None = None) -> None:  # fmt: skip
         super().__init__("nmcli")
-        self.code = code
+        self.code, self.stderr, self.stdout = code, stderr, stdout
 
     def available(self) -> bool:
         return self.code is not None
 
     def run(self, argv: Any, timeout: float | None = None) -> str:
-        raise wifi.NmcliError(self.code or 0, "nmcli's own words, password included")
+        if self.stdout is not None:
+            return self.stdout
+        raise wifi.NmcliError(self.code or 0, self.stderr)
 
 
 def wifi_with(code: int | None) -> wifi.Wifi:
@@ -618,6 +621,24 @@ def hotspot_with(code: int | None) -> hotspot.Hotspot:
     h = hotspot.Hotspot()
     h.nmcli = StubNmcli(code)
     return h
+
+
+# The real nmcli's words (NetworkManager 1.42, tests/integration/test_networkmanager.py).
+NO_DEVICE = "Error: No Wi-Fi device found.\n"
+NOT_WIFI = "Error: Device 'wlan0' is not a Wi-Fi device.\n"
+REFUSED_DOWN = "Connection 'kit-hotspot' deactivation failed: Not authorized to deactivate\n"
+
+
+def refused_close() -> bool:
+    h = hotspot.Hotspot()
+    h.nmcli = StubNmcli(0, stdout=REFUSED_DOWN)
+    h.is_active = lambda: True  # type: ignore[method-assign]
+    return h.stop()
+
+
+def _with(owner: Any, nmcli: StubNmcli) -> Any:
+    owner.nmcli = nmcli
+    return owner
 
 
 def setup(tmp: Path, can_change: Callable[[], bool] = lambda: True) -> wifisetup.WifiSetup:
@@ -659,6 +680,11 @@ WIFI_ERRORS: list[tuple[Callable[[Path], Any], str, dict[str, Any]]] = [
     (lambda tmp: hotspot_with(4)._run(["x"], 1), "wifi.hotspot_failed", {}),
     (lambda tmp: hotspot_with(10)._run(["x"], 1), "wifi.no_wifi_device", {}),
     (lambda tmp: hotspot_with(None)._run(["x"], 1), "wifi.hotspot_no_nmcli", {}),
+    (lambda tmp: _with(wifi.Wifi(nmcli="nmcli", iw=None), StubNmcli(1, NO_DEVICE)).join("Home"),
+     "wifi.no_device", {}),
+    (lambda tmp: _with(hotspot.Hotspot(), StubNmcli(1, NOT_WIFI))._run(["x"], 1),
+     "wifi.no_wifi_device", {}),
+    (lambda tmp: refused_close(), "wifi.hotspot_not_closed", {}),
     (lambda tmp: hotspot.read_password(password_file(tmp, None)),
      "wifi.hotspot_password_missing", {"path": "*"}),
     (lambda tmp: hotspot.read_password(tmp), "wifi.hotspot_password_unreadable", {"path": "*"}),
@@ -695,16 +721,6 @@ def test_unknown_name_is_refused_in_swedish(tmp_path: Path) -> None:
         s.forget("Home")
     assert caught.value.id == "wifi.unknown_name"
     assert render(caught.value.message, SV) == "kitet har inget sparat nätverk med det namnet"
-
-
-def test_the_old_form_of_a_wifi_error_still_reads() -> None:
-    # kit/app.py's simulation refusal: English and a "network.err.<what>" key.
-    e = wifi.WifiError("simulation: {no} change", "network.err.simulation")
-    assert str(e) == "simulation: {no} change" and e.id == "wifi.simulation"
-    assert render(e.message, SV) == SV["error.wifi.simulation"]
-    assert wifi.WifiError("plain").id == "" and render(wifi.WifiError("plain").message, SV) == (
-        "plain"
-    )
 
 
 # -- every id is in a table here or in tests/unit/test_messages_i18n.py ---------------------

@@ -12,7 +12,7 @@ written to the formats of the tools' own source and manuals, not recorded from a
   with no escaping and list values as `NAME[1]:value`.
 - device wifi list columns: src/nmcli/devices.c prints FREQ "%u MHz", RATE "%u Mbit/s",
   SIGNAL "%u"; SECURITY joins "WEP", "WPA1", "WPA2", "WPA3", "802.1X" with spaces.
-- 802-11-wireless.powersave: printed as "<n> (<name>)"; values 0 default, 1 ignore,
+- 802-11-wireless.powersave: "<name>" with -t, "<n> (<name>)" without; 0 default, 1 ignore,
   2 disable, 3 enable (nm-settings-nmcli(5)); "2 (disable)" and "0 (default)" are what users
   post from `nmcli connection show <name>`.
 - iw dev <if> link / get power_save / reg get: iw's link.c ("Connected to ...", "\\tSSID:",
@@ -134,6 +134,12 @@ def test_device_show_multiline() -> None:
 @pytest.mark.parametrize(
     ("text", "on"),
     [
+        # nmcli -t prints the name (NetworkManager 1.42, tests/integration/
+        # test_networkmanager.py); the "<n> (<name>)" form is its pretty mode's.
+        ("802-11-wireless.powersave:enable\n", True),
+        ("802-11-wireless.powersave:disable\n", False),
+        ("802-11-wireless.powersave:default\n", None),
+        ("802-11-wireless.powersave:ignore\n", None),
         ("802-11-wireless.powersave:3 (enable)\n", True),
         ("802-11-wireless.powersave:2 (disable)\n", False),
         ("802-11-wireless.powersave:0 (default)\n", None),
@@ -518,14 +524,14 @@ def test_changes_without_networkmanager(tmp_path: Path, monkeypatch: pytest.Monk
         Wifi(nmcli=FAKE_NMCLI).scan()
 
 
-def test_nmcli_runs_in_the_c_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nmcli_runs_in_the_c_utf8_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # "MHz", "yes" and the decimal point are translated otherwise.
     script = tmp_path / "nmcli"
     script.write_text('#!/bin/sh\necho "$LC_ALL:$LANG:$KIT_MARK"\n')
     script.chmod(0o755)
     monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
     monkeypatch.setenv("KIT_MARK", "kept")  # the rest of the environment goes through
-    assert wifi.Nmcli(str(script)).run(["x"]) == "C:C:kept\n"
+    assert wifi.Nmcli(str(script)).run(["x"]) == "C.UTF-8:C.UTF-8:kept\n"
 
 
 def test_nmcli_timeout(tmp_path: Path) -> None:
