@@ -14,7 +14,9 @@ message's id and values too, so the page shows it in the visitor's language
 from __future__ import annotations
 
 import enum
+import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from typing import Any
 from kit import destination
 from kit.config import Config
 from kit.messages import Message, define
+
+log = logging.getLogger(__name__)
 
 
 class Level(enum.Enum):
@@ -71,6 +75,18 @@ MIC_OK = define("check.microphone.ok", "Microphone ready.")
 MIC_MISSING = define("check.microphone.missing", "No microphone found: plug in the USB microphone.")
 ENCODER_OK = define("check.encoder.ok", "ffmpeg found.")
 ENCODER_MISSING = define("check.encoder.missing", "ffmpeg is not installed: run install.sh again.")
+TITLE_OK = define("check.title.ok", "The title is set: “{title}”.")
+TITLE_MISSING = define(
+    "check.title.missing",
+    "No title: set one on the page (TikTok shows it, and recordings are named after it).",
+)
+LIGHT_NOT_MEASURED = define(
+    "check.light.not_measured", "Not measured: this camera gives no light reading."
+)
+LIGHT_UNREADABLE = define("check.light.unreadable", "Not measured: the camera gave no reading.")
+# The ring light has just come on when a broadcast-mode check runs: the camera's
+# automatic exposure needs a moment before its reading means anything.
+LIGHT_SETTLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,9 @@ class Context:
     camera_ok: Callable[[], bool]
     microphone_ok: Callable[[], bool]
     ffmpeg_bin: str = "ffmpeg"
+    # The camera's light reading ("ok" or "warn", and what to do); None: it has none (the
+    # simulated test pattern).
+    light: Callable[[], tuple[str, Message]] | None = None
 
 
 def check_stream(ctx: Context) -> Result:
@@ -122,12 +141,36 @@ def check_encoder(ctx: Context) -> Result:
     return Result("encoder", Level.FAIL, ENCODER_MISSING())
 
 
+def check_title(ctx: Context) -> Result:
+    """Amber, never red: a broadcast without a title can still go out."""
+    title = ctx.config.broadcast.title.strip()
+    if not title:
+        return Result("title", Level.WARN, TITLE_MISSING())
+    return Result("title", Level.OK, TITLE_OK(title=title))
+
+
+def check_light(ctx: Context, sleep: Callable[[float], None] = time.sleep) -> Result:
+    """Amber when too dark, never red: the creator may want a dim scene."""
+    if ctx.light is None:
+        return Result("light", Level.OK, LIGHT_NOT_MEASURED())
+    if ctx.config.light.mode == "broadcast":
+        sleep(LIGHT_SETTLE_S)
+    try:
+        status, said = ctx.light()
+    except Exception:  # a reading is advice: a camera that cannot give one is checked apart
+        log.warning("reading the light level", exc_info=True)
+        return Result("light", Level.WARN, LIGHT_UNREADABLE())
+    return Result("light", Level.OK if status == "ok" else Level.WARN, said)
+
+
 CHECKS: list[Callable[[Context], Result]] = [
     check_stream,
+    check_title,
     check_disk,
     check_camera,
     check_microphone,
     check_encoder,
+    check_light,
 ]
 
 

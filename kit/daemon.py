@@ -397,6 +397,7 @@ class Conductor:
             camera_ok=self._p.camera.available,
             microphone_ok=self._p.audio.available,
             ffmpeg_bin=self._p.ffmpeg_bin,
+            light=getattr(self._p.camera, "light", None),
             microphone_device=self.microphone_device,
         )
 

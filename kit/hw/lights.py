@@ -35,7 +35,10 @@ PATTERNS: dict[State, Pattern] = {
 # The ring light is on during the countdown (so the creator sees the framing)
 # and for the whole broadcast, including while it reconnects (in the default
 # "broadcast" mode; see ring_light).
-RING_LIGHT_ON = frozenset({State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING})
+# On from the pre-flight checks: the light check measures the picture that will go out.
+RING_LIGHT_ON = frozenset(
+    {State.CHECKING, State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING}
+)
 
 
 # Live, but the network is falling behind the stream: solid with a quick

@@ -221,7 +221,7 @@ class PiCamera:
             raise CameraError("the camera's snapshot could not be made")
         return r.stdout
 
-    def light(self) -> tuple[str, str]:
+    def light(self) -> tuple[str, Message]:
         return light_level(self._cam.capture_metadata())
 
     def close(self) -> None:

@@ -55,6 +55,12 @@ def context(server: str = "rtmp://push.example.com/live/", **kw: Any) -> Context
     return Context(cfg, **({"camera_ok": lambda: True, "microphone_ok": lambda: True} | kw))
 
 
+def titled(title: str) -> Context:
+    cfg = config.from_dict({"stream": {"server": "rtmp://h/live/", "key": "k"},
+                            "broadcast": {"title": title}})  # fmt: skip
+    return Context(cfg, lambda: True, lambda: True)
+
+
 def link(**fields: Any) -> wifi.LinkStatus:
     return wifi.LinkStatus(**{"kind": "wifi", "interface": "wlan0",  # type: ignore[arg-type]
                               "source": "networkmanager", "ssid": "Home", **fields})  # fmt: skip
@@ -127,6 +133,12 @@ CHECK_RESULTS: list[tuple[Callable[[], Result], str, dict[str, Any]]] = [
     (lambda: checks.check_encoder(Context(context().config, lambda: True, lambda: True,
                                           ffmpeg_bin="no-such-ffmpeg")),
      "check.encoder.missing", {}),
+    (lambda: checks.check_title(titled("Friday 🎸 jam")), "check.title.ok",
+     {"title": "Friday 🎸 jam"}),
+    (lambda: checks.check_title(titled("  ")), "check.title.missing", {}),
+    (lambda: checks.check_light(context()), "check.light.not_measured", {}),
+    (lambda: checks.check_light(context(light=lambda: throw(OSError("gone"))),
+                                sleep=lambda s: None), "check.light.unreadable", {}),
     (lambda: net.check_dns(context("")), "check.net.not_checked",
      {"problem": "server.not_set"}),
     # -- wifi

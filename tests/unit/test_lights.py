@@ -18,7 +18,7 @@ DISTINCT = [
     State.CHECK_FAILED,
     State.KEY_REJECTED,
 ]
-RING_ON = {State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING}
+RING_ON = {State.CHECKING, State.COUNTDOWN, State.CONNECTING, State.LIVE, State.RECONNECTING}
 
 
 @pytest.mark.parametrize("state", list(State), ids=lambda s: s.value)
