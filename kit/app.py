@@ -132,7 +132,7 @@ def wifi_setup(conductor: Conductor, simulate: bool) -> Any:
         return WifiSetup(Wifi(), None, can_change(conductor), read_only=refusal)
     nmcli = stand_in or "nmcli"
     hotspot = None if simulate else Hotspot(nmcli)
-    return WifiSetup(Wifi(nmcli), hotspot, can_change(conductor))
+    return WifiSetup(Wifi(nmcli), hotspot, can_change(conductor), on_done=conductor.network_changed)
 
 
 def open_hotspot(setup: Any, port: int) -> Any:

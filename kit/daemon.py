@@ -379,6 +379,14 @@ class Conductor:
             self._version += 1
             self._changed.notify_all()
 
+    def network_changed(self) -> None:
+        """The Wi-Fi screen changed the network: the last hotspot outcome is history."""
+        with self._changed:
+            if self._hotspot:
+                self._hotspot, self._hotspot_said = "", None
+                self._version += 1
+                self._changed.notify_all()
+
     def _checks_worker(self, generation: int) -> None:
         try:
             results = self.run_checks()

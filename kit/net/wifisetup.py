@@ -136,6 +136,7 @@ class WifiSetup:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         read_only: WifiError | None = None,
+        on_done: Callable[[], None] = lambda: None,
     ) -> None:
         self.wifi = wifi
         self.hotspot = hotspot
@@ -143,6 +144,7 @@ class WifiSetup:
         self.settle_s = settle_s
         self.grace_s = grace_s
         self.read_only = read_only
+        self.on_done = on_done  # after each change, whatever its outcome
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -199,10 +201,6 @@ class WifiSetup:
     def job(self) -> Job | None:
         with self._lock:
             return self._job
-
-    def last_scan(self) -> Scan | None:
-        with self._lock:
-            return self._scan
 
     # -- scanning
 
@@ -305,6 +303,7 @@ class WifiSetup:
         log.info("Wi-Fi %s %r: %s %s", job.action, job.target, done.key, done.detail)
         with self._lock:
             self._job = done
+        self.on_done()
 
     @staticmethod
     def _failure(job: Job, key: str, e: WifiError) -> Job:

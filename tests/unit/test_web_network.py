@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,7 +114,7 @@ def test_a_running_change_reloads_the_page_and_tells_a_hotspot_phone_where_to_go
     make: Any,
 ) -> None:
     kit = make("hotspot")
-    gate = __import__("threading").Event()
+    gate = threading.Event()
     kit.setup.sleep = lambda s: gate.wait(10)
     c, token = logged_in(kit)
     page = c.get("/network").text
@@ -237,3 +239,17 @@ def test_csrf_token_is_in_every_form(make: Any) -> None:
     forms = re.findall(r"<form [^>]*method=\"post\"[^>]*>(.*?)</form>", page, re.S)
     assert len(forms) >= 5
     assert all(csrf_of(f) == token for f in forms)
+
+
+def test_a_change_clears_the_last_hotspot_outcome_on_the_home_page(make: Any) -> None:
+    kit = make("wifi")
+    kit.setup.on_done = kit.conductor.network_changed
+    kit.conductor.long_hold()  # in simulation: "no hotspot here (simulation)"
+    deadline = time.monotonic() + 5
+    while not kit.conductor.status()["hotspot"]:
+        assert time.monotonic() < deadline, "the hold never said anything"
+        kit.conductor.wait_for_change(kit.conductor.status()["version"], 0.5)
+    c, token = logged_in(kit)
+    c.post("/network/join", data={"csrf": token, "ssid": "Open Café"})
+    assert kit.setup.wait(10) is not None
+    assert kit.conductor.status()["hotspot"] == ""
