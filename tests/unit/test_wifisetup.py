@@ -5,6 +5,7 @@ would be in, and every argv nmcli got is logged, so the order of the commands is
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -164,7 +165,7 @@ def test_nothing_changes_on_air(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_one_change_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env = Env(tmp_path, monkeypatch, "wifi")
-    gate = __import__("threading").Event()
+    gate = threading.Event()
     env.setup.sleep = lambda s: gate.wait(10)  # the first job waits in its settle time
     env.setup.join("Neighbour Net", PASSWORD)
     with pytest.raises(Busy) as caught:
