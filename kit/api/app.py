@@ -24,8 +24,9 @@ from kit.api import auth
 from kit.api.auth import bearer_ok
 from kit.api.web import WebDeps
 from kit.machine import ON_AIR_STATES, READY_STATES, Ev, State
-from kit.media import mic
+from kit.media import mic, mic_check
 from kit.media.audio import MicrophoneError
+from kit.messages import Message
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,18 @@ def create_app(
             return None, "simulated", MIC_SIMULATED
         return device, "", ""
 
+    def _said(message: str) -> dict[str, Any]:
+        """The reading's sentence as an id and flat values too, for the page's catalogue
+        (kit.media.mic speaks English; mic_check recognises its sentences)."""
+        said = mic_check.NO_MICROPHONE.match(message) or mic_check.recognised(message)
+        if not isinstance(said, Message):
+            return {"message": message}
+        values = said.as_dict()["values"]
+        values = {k: v["text"] if isinstance(v, dict) else v for k, v in values.items()}
+        return {"message": message, "message_id": said.id, "message_values": values}
+
     def _no_level(state: str, message: str) -> Any:
-        return jsonify(state=state, message=message, peak_dbfs=None, rms_dbfs=None,
+        return jsonify(state=state, **_said(message), peak_dbfs=None, rms_dbfs=None,
                        silent=False, clipping=False)  # fmt: skip
 
     @app.get("/api/mic/level")
@@ -167,7 +178,8 @@ def create_app(
         device, state, message = _mic()
         if device is None:
             return _no_level(state, message)
-        return jsonify(mic.measure(device).as_dict())
+        reading = mic.measure(device).as_dict()
+        return jsonify(reading | _said(reading["message"]))
 
     def _gain(percent: float | None = None) -> Any:
         device, state, message = _mic()

@@ -108,9 +108,12 @@ class Catalogue:
         return " ".join(render_dict(p, self._strings.get(lang, {})) for p in parts)
 
     def client(self, lang: str) -> dict[str, str]:
-        """The strings the page's script needs (keys starting with 'js.')."""
+        """The strings the page's script needs: its own ('js.'), the states' names and the
+        microphone meter's sentences (the level readings it polls)."""
         return {
-            k: self.get(lang, k) for k in self._strings["en"] if k.startswith(("js.", "state."))
+            k: self.get(lang, k)
+            for k in self._strings["en"]
+            if k.startswith(("js.", "state.", "error.check.mic_level."))
         }
 
 

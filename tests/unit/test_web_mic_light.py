@@ -4,6 +4,9 @@ test client in front of a real Conductor; the microphone is ALSA's file plugin
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -142,6 +145,19 @@ def test_the_meter_measures_the_configured_microphone_when_idle(
         assert r.status_code == 200 and body["state"] == "measured", body
         assert body["peak_dbfs"] == pytest.approx(peak, abs=0.5)
         assert (body["silent"], body["clipping"]) == (silent, clipping)
+        # The sentence as an id and values too: the page says it in its own language.
+        assert body["message_id"] in {"check.mic_level.level", "check.mic_level.silent",
+                                      "check.mic_level.clipping"}, body  # fmt: skip
+        c, _ = logged_in(k)
+        page = c.get("/picture", headers={"Accept-Language": "sv"}).text
+        found = re.search(r'<script type="application/json" id="strings">(.*?)</script>', page)
+        assert found, page
+        strings = json.loads(html.unescape(found.group(1)))
+        swedish = strings["error." + body["message_id"]]
+        assert swedish.format(**body["message_values"]) != body["message"]
+        if body["message_id"] == "check.mic_level.level":
+            assert body["message_values"] == {"peak": f"{body['peak_dbfs']:.0f}",
+                                              "rms": f"{body['rms_dbfs']:.0f}"}  # fmt: skip
     finally:
         k.close()
 
@@ -173,6 +189,7 @@ def test_no_microphone_plugged_in_is_said(tmp_path: Path) -> None:
         c, _ = logged_in(k)
         body = c.get("/api/mic/level").get_json()
         assert body["state"] == "unavailable" and "no USB microphone" in body["message"]
+        assert body["message_id"] == "check.mic_level.no_microphone"
         r = c.get("/api/mic/gain")
         assert r.status_code == 409 and "no USB microphone" in r.get_json()["error"]
     finally:

@@ -72,7 +72,8 @@
     function db(v) { return v === null || v === undefined ? "—" : v.toFixed(0) + " dBFS"; }
     function showLevel(r) {
       var msg = { busy: "js.mic_busy", simulated: "js.mic_simulated" }[r.state];
-      $("mic-message").textContent = msg ? t(msg) : r.message;
+      var said = r.message_id && S["error." + r.message_id] ? t("error." + r.message_id, r.message_values) : r.message;
+      $("mic-message").textContent = msg ? t(msg) : said;
       $("mic-peak").value = r.peak_dbfs === null ? -60 : Math.max(-60, r.peak_dbfs);
       $("mic-rms").value = r.rms_dbfs === null ? -60 : Math.max(-60, r.rms_dbfs);
       $("mic-peak-v").textContent = db(r.peak_dbfs);
