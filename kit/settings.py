@@ -61,6 +61,16 @@ MAX_HASHTAG_LENGTH = 100
 _HASHTAG = re.compile(r"^#[^\s#]+$")
 
 # What a refused page value is told; ids for the page's catalogue (kit.messages).
+DAMAGED_LAST_GOOD = define(
+    "settings.damaged",
+    "The saved settings were damaged; the last good settings are in use. Check them and save "
+    "again.",
+)
+DAMAGED_NO_COPY = define(
+    "settings.damaged_no_copy",
+    "The saved settings were damaged and no good copy was found; the config file's settings "
+    "are in use. Set up the destination and title again.",
+)
 NOT_EDITABLE = define("settings.not_editable", "cannot be changed from the page")
 CONTROL_CHARACTERS = define("title.control", "must not contain control characters")
 TOO_MANY_HASHTAGS = define("hashtags.too_many", "at most {max} hashtags (has {n})")
@@ -149,6 +159,7 @@ class Settings:
         self._dir = state_dir
         self._lock = threading.Lock()
         self.warning = ""
+        self.warning_said: Message | None = None
         self._overrides: dict[str, dict[str, Any]] = {}
         self._page: dict[str, Any] = dict(PAGE_DEFAULTS)
         self._current = base
@@ -184,16 +195,14 @@ class Settings:
                 continue
             self._overrides, self._page = overrides, page
             if problems:
-                self.warning = (
-                    "The saved settings were damaged; the last good settings are in use. "
-                    "Check them and save again."
-                )
+                self._warn(DAMAGED_LAST_GOOD())
             return
-        self.warning = (
-            "The saved settings were damaged and no good copy was found; the config file's "
-            "settings are in use. Set up the destination and title again."
-        )
+        self._warn(DAMAGED_NO_COPY())
         log.warning("no usable settings file: %s", "; ".join(problems))
+
+    def _warn(self, said: Message | None) -> None:
+        # English for the log and the API; the message for the page's language.
+        self.warning, self.warning_said = (str(said) if said else ""), said
 
     @staticmethod
     def _parse(data: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -259,7 +268,7 @@ class Settings:
             new_page = {**self._page, **page}
             self._save(overrides, new_page)
             self._overrides, self._page, self._current = overrides, new_page, cfg
-            self.warning = ""
+            self._warn(None)
         return cfg
 
     def _save(self, overrides: dict[str, dict[str, Any]], page: dict[str, Any]) -> None:

@@ -181,7 +181,11 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             "lang": lang(),
             "csrf_token": csrf_token,
             "logged_in": bool(session.get("auth")),
-            "settings_warning": deps.settings.warning,
+            "settings_warning": (
+                strings.error(lang(), deps.settings.warning_said)
+                if deps.settings.warning_said
+                else deps.settings.warning
+            ),
             "js_strings": strings.client(lang()),
         }
 

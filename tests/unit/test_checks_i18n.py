@@ -739,6 +739,9 @@ def test_unknown_name_is_refused_in_swedish(tmp_path: Path) -> None:
 
 OTHER_IDS = {
     "wifi.unknown_name",  # test_unknown_name_is_refused_in_swedish
+    # tests/unit/test_settings.py::test_the_page_says_the_settings_were_damaged_in_its_language
+    "settings.damaged",
+    "settings.damaged_no_copy",
     *(f"status.{w}" for w in ("microphone_missing", "network_behind", "hotspot_open",
                               "hotspot_none", "hotspot_failed")),  # the home page tests
     *(f"advice.{s.value}" for s in ADVICE),  # each rendered in test_every_advice_in_swedish

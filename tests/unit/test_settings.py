@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,32 @@ def test_both_files_bad_means_the_config_file_and_a_warning(tmp_path: Path) -> N
     assert "config file" in s.warning
     s.update({"broadcast.title": "fixed"})
     assert s.warning == ""
+
+
+@pytest.mark.parametrize(
+    ("files", "id", "swedish"),
+    [
+        ({"settings.json": "{", "settings.good.json": '{"config": {}, "page": {}}'},
+         "settings.damaged", "de senaste fungerande inställningarna används"),
+        ({"settings.json": "\x00garbage"}, "settings.damaged_no_copy",
+         "konfigurationsfilens inställningar används"),
+    ],
+)  # fmt: skip
+def test_the_page_says_the_settings_were_damaged_in_its_language(
+    tmp_path: Path, files: dict[str, str], id: str, swedish: str
+) -> None:
+    from tests.unit.test_web_routes import Kit, logged_in
+
+    state = tmp_path / "state"
+    state.mkdir()
+    for name, text in files.items():
+        (state / name).write_text(text)
+    kit = Kit(tmp_path)
+    try:
+        assert kit.settings.warning_said is not None and kit.settings.warning_said.id == id
+        c, _ = logged_in(kit)
+        assert swedish in c.get("/", headers={"Accept-Language": "sv"}).text
+        english = html.unescape(c.get("/", headers={"Accept-Language": "en"}).text)
+        assert kit.settings.warning in english
+    finally:
+        kit.close()
