@@ -140,10 +140,7 @@ def open_hotspot(setup: Any, port: int) -> Any:
     networks around are scanned first, for the page (no scanning once it is open)."""
 
     def start() -> str:
-        from kit.net.hotspot import page_url
-
-        setup.open_hotspot()
-        return page_url(port)
+        return setup.open_hotspot().url(port)
 
     return start
 

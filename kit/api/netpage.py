@@ -18,7 +18,7 @@ from flask import Blueprint, Response, redirect, request, url_for
 
 from kit.machine import READY_STATES, State
 from kit.messages import Message
-from kit.net.wifi import NO_NMCLI, WifiError
+from kit.net.wifi import NO_NMCLI, Wifi, WifiError
 from kit.net.wifisetup import Scan, WifiSetup
 
 FIELD_OF = {"wifi.ssid_": "ssid", "wifi.password_": "password"}
@@ -40,7 +40,10 @@ def register(
     t: Callable[..., str],
     error: Callable[[Message | str], str],
 ) -> None:
-    """`error` renders a message in the visitor's language (English where there is none)."""
+    """`error` renders a message in the visitor's language (English where there is none).
+    Without `setup` the screen shows this machine's link and refuses every change."""
+    if setup is None:
+        setup = WifiSetup(Wifi(nmcli=None), None, lambda: False, read_only=WifiError(NO_NMCLI()))
 
     def say(e: WifiError) -> str:
         return error(e.message)
@@ -49,8 +52,7 @@ def register(
         text = t(job.key, target=job.target)
         if job.state != "failed":
             return text
-        reason = error(job.reason) if job.reason is not None else job.detail
-        return f"{text}: {reason}" if reason else text
+        return f"{text}: {error(job.reason)}" if job.reason is not None else text
 
     def kit_address() -> str:
         # How to find the page once the kit is on the other network (Raspberry Pi OS
@@ -60,10 +62,6 @@ def register(
 
     def view(errors: dict[str, str] | None = None, note: str = "", scan: Scan | None = None,
              form: dict[str, str] | None = None, code: int = 200) -> Response:  # fmt: skip
-        if setup is None:
-            return page("network.html", code, available=False, reason=error(NO_NMCLI()),
-                        overview=None, job=None, errors={}, note="", scan=None, form={},
-                        job_text="", address="")  # fmt: skip
         overview = setup.overview()
         refusal = overview.refusal
         job = setup.job()
@@ -87,10 +85,16 @@ def register(
     def network() -> Any:
         return view()
 
+    def change(do: Callable[[], Any], form: dict[str, str] | None = None) -> Response:
+        """Start a change (validated, then run in the background) and show how it goes."""
+        try:
+            do()
+        except WifiError as e:
+            return refused(e, form)
+        return redirect(url_for("web.network"), 303)
+
     @bp.post("/network/scan")
     def network_scan() -> Any:
-        if setup is None:
-            return view(code=400)
         try:
             found = setup.scan()
         except WifiError as e:
@@ -102,35 +106,16 @@ def register(
         ssid = request.form.get("ssid", "")
         # Spaces at either end of a Wi-Fi name are real characters: kept as typed. A
         # password field left empty means an open network or one the kit already knows.
-        password = request.form.get("password", "")
-        form = {"ssid": ssid}
-        if setup is None:
-            return view(code=400)
-        try:
-            setup.join(ssid, password or None)
-        except WifiError as e:
-            return refused(e, form)
-        return redirect(url_for("web.network"), 303)
+        password = request.form.get("password", "") or None
+        return change(lambda: setup.join(ssid, password), {"ssid": ssid})
 
     @bp.post("/network/forget")
     def network_forget() -> Any:
-        if setup is None:
-            return view(code=400)
-        try:
-            setup.forget(request.form.get("name", ""))
-        except WifiError as e:
-            return refused(e)
-        return redirect(url_for("web.network"), 303)
+        return change(lambda: setup.forget(request.form.get("name", "")))
 
     @bp.post("/network/hotspot/close")
     def network_hotspot_close() -> Any:
-        if setup is None:
-            return view(code=400)
-        try:
-            setup.close_hotspot()
-        except WifiError as e:
-            return refused(e)
-        return redirect(url_for("web.network"), 303)
+        return change(setup.close_hotspot)
 
 
 def _age(setup: WifiSetup, scan: Scan | None) -> int:

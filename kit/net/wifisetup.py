@@ -26,13 +26,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
 
 from kit.messages import Message, define
 from kit.net.hotspot import (
     HOTSPOT_CONNECTION,
     Connection,
     Hotspot,
+    HotspotInfo,
     connections_argv,
     parse_connections,
 )
@@ -50,7 +51,7 @@ from kit.net.wifi import (
 
 log = logging.getLogger(__name__)
 
-Action = Literal["join", "forget", "hotspot_close", "hotspot_open"]
+Action = Literal["join", "forget", "hotspot_close"]
 JobState = Literal["running", "ok", "failed"]
 
 BUSY_LIVE = define(
@@ -71,7 +72,7 @@ class Busy(WifiError):
 class Job:
     """One change and how it went. `target` is an SSID or a saved network's name, never a
     password. `key` is the outcome's catalogue key ("network.job.<action>.<outcome>");
-    a failure's reason is `detail` (English) and `reason` (its id and values)."""
+    a failure's reason is `reason` (English as `detail`)."""
 
     action: Action
     target: str
@@ -79,18 +80,12 @@ class Job:
     key: str
     started: float
     via_hotspot: bool = False  # the phone was on the hotspot: it loses the page
-    detail: str = ""
     reason: Message | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "target": self.target,
-            "state": self.state,
-            "key": self.key,
-            "via_hotspot": self.via_hotspot,
-            "detail": self.detail,
-        }
+    @property
+    def detail(self) -> str:
+        """The failure's reason in English (the log); "" unless failed."""
+        return str(self.reason) if self.reason is not None else ""
 
 
 class _Failed(Exception):
@@ -254,13 +249,13 @@ class WifiSetup:
             raise WifiError(NO_HOTSPOT())
         return self._start("hotspot_close", HOTSPOT_CONNECTION, lambda via: self._close())
 
-    def open_hotspot(self) -> str:
-        """Scan (kept for the page), then open the hotspot; its address. HotspotError says
-        why not. Used by the button's 10 s hold and at boot, outside the job queue."""
+    def open_hotspot(self) -> HotspotInfo:
+        """Scan (kept for the page), then open the hotspot. HotspotError says why not.
+        Used by the button's 10 s hold and at boot, outside the job queue."""
         if self.hotspot is None:
             raise WifiError(NO_HOTSPOT())
         self.remember_networks()
-        return self.hotspot.start().url()
+        return self.hotspot.start()
 
     def _start(self, action: Action, target: str, work: Callable[[bool], str]) -> Job:
         refusal = self.refusal()
@@ -307,7 +302,7 @@ class WifiSetup:
 
     @staticmethod
     def _failure(job: Job, key: str, e: WifiError) -> Job:
-        return replace(job, state="failed", key=key, detail=str(e), reason=e.message)
+        return replace(job, state="failed", key=key, reason=e.message)
 
     def _join(self, ssid: str, password: str | None, via_hotspot: bool) -> str:
         if via_hotspot and self.hotspot is not None:

@@ -43,6 +43,16 @@ class E2E:
         page.screenshot(path=str(self.artifacts / f"{name}.png"), full_page=True)
 
     @staticmethod
+    def first_run(page: Any, base: str, password: str) -> None:
+        """A new kit's first visit: it asks for a password, then shows the home page."""
+        page.goto(base + "/")
+        assert page.url.endswith("/setup"), page.url
+        page.get_by_label("New password").fill(password)
+        page.get_by_label("The same password again").fill(password)
+        page.get_by_role("button", name="Set password").click()
+        page.wait_for_url(base + "/")
+
+    @staticmethod
     def base_url(kit: KitProcess) -> str:
         web = tomllib.loads(kit.config.read_text())["web"]
         return f"http://{web['host']}:{web['port']}"

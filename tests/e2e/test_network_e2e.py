@@ -69,11 +69,7 @@ def test_phone_scans_joins_and_forgets_wifi(
             def shot(name: str) -> None:
                 e2e.shot(page, f"network-{name}")
 
-            page.goto(base + "/")
-            page.get_by_label("New password").fill(PASSWORD)
-            page.get_by_label("The same password again").fill(PASSWORD)
-            page.get_by_role("button", name="Set password").click()
-            page.wait_for_url(base + "/")
+            e2e.first_run(page, base, PASSWORD)
             page.get_by_role("link", name="Wi-Fi").click()
             page.wait_for_url(base + "/network")
 

@@ -82,12 +82,7 @@ def test_picture_meters_the_microphone_sets_its_gain_and_switches_the_ring_light
             def shot(name: str) -> None:
                 e2e.shot(page, f"picture-{name}")
 
-            page.goto(base + "/")
-            assert page.url.endswith("/setup")
-            page.get_by_label("New password").fill(PASSWORD)
-            page.get_by_label("The same password again").fill(PASSWORD)
-            page.get_by_role("button", name="Set password").click()
-            page.wait_for_url(base + "/")
+            e2e.first_run(page, base, PASSWORD)
             page.get_by_role("link", name="Picture and sound").click()
             page.wait_for_url(base + "/picture")
 
