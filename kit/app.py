@@ -14,12 +14,13 @@ from kit import sdnotify
 from kit.api.app import WebServer, create_app
 from kit.api.auth import ensure_token
 from kit.api.web import WebDeps
+from kit.broadcast import encode_for
 from kit.config import Config
 from kit.daemon import Conductor, Parts
 from kit.hw.gpio import Panel
-from kit.media import encoders
+from kit.media import encoders, pipeline
 from kit.media.audio import AlsaMicrophone, AudioSource, Tone
-from kit.media.camera import CameraSource, TestPatternCamera
+from kit.media.camera import CameraSource, Flaws, TestPatternCamera
 from kit.settings import Settings
 from kit.store import Store
 
@@ -37,45 +38,59 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("waitress").setLevel(logging.WARNING)
 
 
+def camera_source(cfg: Config, simulate: bool) -> str:
+    """Where the picture comes from: [camera] source, with "auto" decided by --simulate."""
+    if cfg.camera.source != "auto":
+        return cfg.camera.source
+    return "test-pattern" if simulate else "picamera2"
+
+
 def build_sources(
     cfg: Config, simulate: bool, current: Callable[[], Config] | None = None
 ) -> tuple[CameraSource, AudioSource, Any]:
     """Camera, microphone and pin factory: simulated, or the Pi's own. In simulation the
-    microphone is a tone unless [audio] device names a real ALSA capture device.
+    microphone is a tone unless [audio] device names a real ALSA capture device, and the
+    camera the test pattern unless [camera] source says picamera2.
 
     `current` gives the settings in force now (the config with the page's edits): each
-    broadcast captures at its video preset and from its microphone, as the page shows."""
+    broadcast captures at its video preset and from its microphone, as the page shows.
+    Nothing here opens the camera: a missing or busy one is found by the checks and
+    said on the page, and the kit stays up."""
     now = current or (lambda: cfg)
 
-    def mode() -> tuple[int, int, int]:
-        s = now().stream
-        return s.width, s.height, s.fps
+    def settings() -> pipeline.Encode:
+        # The camera source encodes; its encoder is chosen where it runs (kit.media.camproc).
+        return encode_for(now(), now().stream.encoder)
 
     def mic_device() -> str:
         return now().audio.device
 
-    s = now().stream
+    def flaws() -> Flaws:
+        sim = now().simulation
+        return Flaws(sim.camera_rate_error_percent, sim.camera_drop_percent, sim.sync_pattern)
+
+    camera: CameraSource
+    if camera_source(cfg, simulate) == "test-pattern":
+        camera = TestPatternCamera(settings, flaws)
+    else:
+        from kit.media.camclient import CameraProcess
+
+        c = cfg.camera
+        camera = CameraProcess(
+            settings,
+            mount=c.mount,
+            hflip=c.hflip,
+            vflip=c.vflip,
+            python=c.python.split() or None,
+            sync_pattern=simulate and cfg.simulation.sync_pattern,
+            encoder=cfg.stream.encoder,
+        )
     if simulate:
         from gpiozero.pins.mock import MockFactory
 
-        audio: AudioSource = AlsaMicrophone(mic_device) if mic_device() else Tone()
-        return TestPatternCamera(s.width, s.height, s.fps, mode=mode), audio, MockFactory()
-    from kit.media.camera import CameraError
-    from kit.media.picam import PiCamera
-
-    c = cfg.camera
-    try:
-        camera = PiCamera(
-            s.width,
-            s.height,
-            s.fps,
-            mount=c.mount,  # type: ignore[arg-type]
-            hflip=c.hflip,
-            vflip=c.vflip,
-            mode=mode,
-        )
-    except CameraError as e:
-        raise SystemExit(f"kit: {e} (or run with --simulate for a test pattern)") from None
+        tone = Tone(sync=lambda: now().simulation.sync_pattern)
+        audio: AudioSource = AlsaMicrophone(mic_device) if mic_device() else tone
+        return camera, audio, MockFactory()
     # gpiozero's default pin factory: lgpio on Bookworm, which works on a Pi 5.
     return camera, AlsaMicrophone(mic_device), None
 
@@ -163,9 +178,9 @@ def open_hotspot_at_boot(conductor: Conductor, wait_s: float = 30.0) -> None:
     timer.start()
 
 
-def snapshot_source(simulate: bool, camera: CameraSource) -> Any:
-    """The preview frame for the page: the test pattern in simulation, else the camera's."""
-    if simulate:
+def snapshot_source(camera: CameraSource) -> Any:
+    """The preview frame for the page: the test pattern's, or the camera's own."""
+    if isinstance(camera, TestPatternCamera):
         from kit.api.preview import TestPatternSnapshot
 
         return TestPatternSnapshot()
@@ -230,7 +245,7 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
             store,
             cfg.state.dir,
             health=HealthReader(),
-            snapshot=snapshot_source(simulate, camera),
+            snapshot=snapshot_source(camera),
             network=network,
         )
         app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)

@@ -98,6 +98,9 @@ class Context:
     # The camera's light reading ("ok" or "warn", and what to do); None: it has none (the
     # simulated test pattern).
     light: Callable[[], tuple[str, Message]] | None = None
+    # What is wrong with the camera when camera_ok says no (missing, busy, crashed, with
+    # what to do); None: only "no camera found" can be said.
+    camera_problem: Callable[[], Message | None] | None = None
 
 
 def check_stream(ctx: Context) -> Result:
@@ -126,7 +129,8 @@ def check_disk(ctx: Context) -> Result:
 def check_camera(ctx: Context) -> Result:
     if ctx.camera_ok():
         return Result("camera", Level.OK, CAMERA_OK())
-    return Result("camera", Level.FAIL, CAMERA_MISSING())
+    said = ctx.camera_problem() if ctx.camera_problem is not None else None
+    return Result("camera", Level.FAIL, said or CAMERA_MISSING())
 
 
 def check_microphone(ctx: Context) -> Result:

@@ -180,6 +180,37 @@ class CameraConfig:
     )
     hflip: bool = _field(False, "Mirror the picture left to right.")
     vflip: bool = _field(False, "Flip the picture upside down.")
+    source: str = _field(
+        "auto",
+        "Where the picture comes from: auto (the camera through picamera2 on a Raspberry Pi, "
+        "the test pattern with --simulate), picamera2 (the camera, even with --simulate: "
+        "the pins and the microphone stay simulated), test-pattern.",
+        _one_of("auto", "picamera2", "test-pattern"),
+    )
+    python: str = _field(
+        "",
+        "The command that runs the Python with picamera2 for the camera's process, as "
+        "words separated by spaces; empty: the kit's own Python (on a Pi it sees the "
+        "system's picamera2). The tests point it at the camera rig.",
+        lambda v: None if all(w.startswith("/") for w in v.split()[:1]) else ABSOLUTE(got=repr(v)),
+    )
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    camera_rate_error_percent: float = _field(
+        0.0,
+        "With --simulate, the test camera runs this much slow (+) or fast (-).",
+        _range(-10.0, 10.0),
+    )
+    camera_drop_percent: float = _field(
+        0.0, "With --simulate, the test camera drops this share of its frames.", _range(0.0, 50.0)
+    )
+    sync_pattern: bool = _field(
+        False,
+        "A white flash and a 1 kHz beep together once a second on the wall clock "
+        "(python -m kit.avsync measures what arrives).",
+    )
 
 
 @dataclass(frozen=True)
@@ -269,6 +300,7 @@ class Config:
     light: LightConfig = field(default_factory=LightConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     broadcast: BroadcastConfig = field(default_factory=BroadcastConfig)
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
 
 @dataclass(frozen=True)

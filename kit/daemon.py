@@ -2,7 +2,9 @@
 
 Every input becomes an event on one queue, handled by one thread, so the state
 machine never sees two things at once. The web layer talks to the conductor
-(``submit``, ``status``), never to a pin or a process.
+(``submit``, ``status``), never to a pin or a process. The broadcast itself (its
+folder and record, its ffmpeg, its figures) is a kit.broadcast.Broadcast, which the
+conductor starts, stops and ends as the state machine says.
 """
 
 from __future__ import annotations
@@ -13,18 +15,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from kit import checks, destination, machine, naming, sdnotify
+from kit import checks, machine, sdnotify
+from kit.broadcast import Broadcast
 from kit.config import Config
 from kit.hw import health, lights
 from kit.machine import Act, Ev, Event, Failed, Failure, State, Status
-from kit.media import encoders, mic_check, pipeline
+from kit.media import mic_check
 from kit.media.audio import AlsaMicrophone, AudioSource
 from kit.media.camera import CameraSource
-from kit.media.pipeline import Spec, VideoFeed
-from kit.media.supervisor import Supervisor
 from kit.messages import Message, define
 from kit.net import checks as net_checks
 from kit.net.wifi import WifiError
@@ -33,14 +33,9 @@ from kit.store import Store
 log = logging.getLogger(__name__)
 
 COUNTDOWN_SECONDS = 3.0
-MIC_MISSING = "The microphone is unplugged: the stream goes on without sound. Plug it back in."
-NETWORK_BEHIND = (
-    "The network is not keeping up with the stream: move closer to the router or lower the bitrate."
-)
 # The status's sentences with an id and values (kit.messages): the page shows them in the
-# visitor's language from status["i18n"], kit status and the API read the English.
-SAY_MIC_MISSING = define("status.microphone_missing", MIC_MISSING)
-SAY_NETWORK_BEHIND = define("status.network_behind", NETWORK_BEHIND)
+# visitor's language from status["i18n"], kit status and the API read the English. The
+# broadcast's warnings are kit.broadcast's.
 HOTSPOT_OPEN = define("status.hotspot_open", "open: join it and visit {url}")
 HOTSPOT_NONE = define("status.hotspot_none", "no hotspot here (simulation)")
 HOTSPOT_FAILED = define("status.hotspot_failed", "could not open: {reason}")
@@ -55,23 +50,6 @@ class Lights(Protocol):
     def outputs(self) -> dict[str, bool]:
         """What the pins actually say now (read back, not remembered)."""
         ...
-
-
-@dataclass
-class _Session:
-    id: int
-    dir: Path
-    started: float  # monotonic
-    supervisor: Supervisor
-    markers: int = 0
-    destination_host: str = ""
-    peak_temperature_c: float | None = None
-
-    def sample_temperature(self, celsius: float | None) -> None:
-        if celsius is not None and (
-            self.peak_temperature_c is None or celsius > self.peak_temperature_c
-        ):
-            self.peak_temperature_c = celsius
 
 
 @dataclass
@@ -125,7 +103,7 @@ class Conductor:
         self._timer: _Timer | None = None
         self._check_generation = 0
         self._last_checks: list[checks.Result] = []
-        self._session: _Session | None = None
+        self._broadcast: Broadcast | None = None
         self._last_session: dict[str, Any] = {}
         self._health_cache: tuple[float, dict[str, Any]] | None = None
         self._hotspot = ""
@@ -174,7 +152,7 @@ class Conductor:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            st, since, session = self._status, self._since, self._session
+            st, since, broadcast = self._status, self._since, self._broadcast
             version = self._version
             results = list(self._last_checks)
             last_session = dict(self._last_session)
@@ -200,23 +178,10 @@ class Conductor:
         }
         if st.state is State.COUNTDOWN:
             out["countdown_s"] = max(0.0, round(COUNTDOWN_SECONDS - (now - since), 1))
-        if session is not None:
-            stats = session.supervisor.stats()
-            out |= {
-                "session_id": session.id,
-                "elapsed_s": round(now - session.started, 1),
-                "markers": session.markers,
-                "ffmpeg_pid": session.supervisor.pid,
-                **stats,
-            }
-            warnings = []
-            if stats.get("microphone") == "missing":
-                warnings.append(SAY_MIC_MISSING())
-            if stats.get("network") == "behind":
-                warnings.append(SAY_NETWORK_BEHIND())
-            if warnings:
-                out["warnings"] = [str(w) for w in warnings]
-                out["i18n"]["warnings"] = [w.as_dict() for w in warnings]
+        if broadcast is not None:
+            on_air = broadcast.status(now)
+            out["i18n"] |= on_air.pop("i18n", {})
+            out |= on_air
         elif last_session:
             out["last_session"] = last_session
         return out
@@ -231,8 +196,8 @@ class Conductor:
         snap = health.snapshot(self._p.current().recording.dir).as_dict()
         with self._lock:
             self._health_cache = (now, snap)
-            if self._session is not None:  # the session report's peak temperature
-                self._session.sample_temperature(snap.get("temperature_c"))
+            if self._broadcast is not None:  # the session report's peak temperature
+                self._broadcast.sample_temperature(snap.get("temperature_c"))
         return snap
 
     def wait_for_change(self, version: int, timeout: float) -> int:
@@ -251,10 +216,10 @@ class Conductor:
         self._stopping.set()
         self._events.put((Ev.STOP, "shutdown"))
         self._thread.join(timeout)
-        session = self._session
-        if session is not None:
-            session.supervisor.stop(wait=True)
-            self._end_session(session, "stopped")
+        broadcast = self._broadcast
+        if broadcast is not None:
+            broadcast.stop(wait=True)
+            self._end_broadcast(broadcast, "stopped")
         self._p.lights.show(False, lights.OFF)
 
     # -- the conductor thread ----------------------------------------------------
@@ -282,26 +247,25 @@ class Conductor:
             if event is None:
                 continue
             detail = ""
-            if isinstance(origin, Supervisor):
+            if isinstance(origin, Broadcast):
                 if not self._from_current(origin, event):
                     continue
                 if event in (Ev.KEY_REJECTED, Ev.UNREACHABLE):
-                    detail = str(origin.stats()["last_error"])
+                    detail = str(origin.supervisor.stats()["last_error"])
             if isinstance(origin, int) and origin != self._check_generation:
                 continue  # result of a check run that was cancelled
             self._handle(event, detail)
             # On shutdown, an on-air session first waits for the supervisor's
             # final event (the last segment finished), then the loop ends.
-            if self._stopping.is_set() and self._session is None:
+            if self._stopping.is_set() and self._broadcast is None:
                 return
 
-    def _from_current(self, sup: Supervisor, event: Event) -> bool:
-        session = self._session
-        if session is None or session.supervisor is not sup:
+    def _from_current(self, broadcast: Broadcast, event: Event) -> bool:
+        if broadcast is not self._broadcast:
             return False
         if event is Ev.PIPELINE_STOPPED or isinstance(event, Failed):
             end = event.what.value if isinstance(event, Failed) else self._status.state.value
-            self._end_session(session, "stopped" if end == "stopping" else end)
+            self._end_broadcast(broadcast, "stopped" if end == "stopping" else end)
         return True
 
     def _handle(self, event: Event, detail: str = "") -> None:
@@ -330,8 +294,8 @@ class Conductor:
 
     def _show_lights(self) -> None:
         state = self._status.state
-        session = self._session
-        struggling = session is not None and session.supervisor.stats()["network"] == "behind"
+        broadcast = self._broadcast
+        struggling = broadcast is not None and broadcast.supervisor.stats()["network"] == "behind"
         with self._lights_lock:
             relay = lights.ring_light(state, self._p.current().light.mode, self._manual_light)
             self._p.lights.show(relay, lights.pattern(state, struggling))
@@ -350,15 +314,12 @@ class Conductor:
         elif act is Act.CANCEL_COUNTDOWN:
             self._timer = None
         elif act is Act.START_PIPELINE:
-            self._start_session()
+            self._start_broadcast()
         elif act is Act.STOP_PIPELINE:
-            if self._session is not None:
-                self._session.supervisor.stop()
-        elif act is Act.ADD_MARKER and self._session is not None:
-            s = self._session
-            s.markers += 1
-            self._p.store.add_marker(s.id, round(self._clock() - s.started, 2))
-            log.info("highlight marker %d at %.1f s", s.markers, self._clock() - s.started)
+            if self._broadcast is not None:
+                self._broadcast.stop()
+        elif act is Act.ADD_MARKER and self._broadcast is not None:
+            self._broadcast.add_marker()
         elif act is Act.OPEN_HOTSPOT:
             threading.Thread(target=self._hotspot_worker, name="hotspot", daemon=True).start()
 
@@ -407,79 +368,34 @@ class Conductor:
             ffmpeg_bin=self._p.ffmpeg_bin,
             light=getattr(self._p.camera, "light", None),
             microphone_device=self.microphone_device,
+            camera_problem=getattr(self._p.camera, "problem", None),
         )
 
-    def _start_session(self) -> None:
-        cfg = self._p.current()
-        dest = destination.parse(cfg.stream.server, cfg.stream.key.reveal())
-        folder = naming.session_dir(cfg.recording.dir, cfg.broadcast.title)
-        folder.mkdir(parents=True, exist_ok=True)
-        session_id = self._p.store.begin(cfg.broadcast.title, folder)
-        encode = pipeline.Encode(
-            self._p.encoder, cfg.stream.width, cfg.stream.height, cfg.stream.fps,
-            cfg.stream.bitrate_kbps, cfg.stream.audio_bitrate_kbps,
-            cfg.stream.keyframe_seconds,
-            encoders.x264_preset(cfg.stream.x264_preset, cfg.stream.height),
-        )  # fmt: skip
+    def _start_broadcast(self) -> None:
+        broadcast: Broadcast
 
-        def spec_for(feed: VideoFeed, first_segment: int, silent: bool = False) -> Spec:
-            outputs = pipeline.Outputs(
-                folder / "part-%04d.mp4", cfg.recording.segment_seconds, first_segment, dest,
-                cfg.stream.ca_file if cfg.stream.tls_verify else None,
-            )  # fmt: skip
-            sound = pipeline.AudioFeed("silence") if silent else self._p.audio.feed()
-            return Spec(feed, sound, encode, outputs)
+        def on_event(ev: Event) -> None:  # on the supervisor's thread
+            self._events.put((ev, broadcast))
 
-        sup: Supervisor
-
-        def on_event(ev: Event) -> None:
-            self._events.put((ev, sup))
-
-        sup = Supervisor(
+        broadcast = Broadcast(
+            self._p.current(),
             camera=self._p.camera,
-            spec_for=spec_for,
-            session_dir=folder,
+            audio=self._p.audio,
+            store=self._p.store,
+            encoder=self._p.encoder,
             on_event=on_event,
-            secrets=pipeline.secret_forms(dest),
             ffmpeg_bin=self._p.ffmpeg_bin,
-            mic_available=self._p.audio.available,
-            push_bytes=lambda pid: net_checks.push_bytes(
-                net_checks.read_push_connections(pid, None, dest.port) or []
-            ),
-            target_kbps=cfg.stream.bitrate_kbps + cfg.stream.audio_bitrate_kbps,
+            clock=self._clock,
         )
         with self._lock:
-            self._session = _Session(
-                session_id, folder, self._clock(), sup, destination_host=dest.host
-            )
-        log.info("broadcast %d to %s, recording in %s", session_id, dest.host, folder)
-        sup.start()
+            self._broadcast = broadcast
+        broadcast.start()
 
-    def _end_session(self, session: _Session, end_state: str) -> None:
-        stats = session.supervisor.stats()
-        try:
-            session.sample_temperature(health.read_temperature())
-        except Exception:  # a health reader must never lose the session's end
-            log.warning("reading the temperature failed", exc_info=True)
-        self._p.store.end(
-            session.id,
-            end_state,
-            int(stats["reconnects"]),  # type: ignore[call-overload]
-            int(stats["dropped_frames"]),  # type: ignore[call-overload]
-            float(stats["bitrate_kbps"]),
-            peak_temperature_c=session.peak_temperature_c,
-        )  # type: ignore[arg-type]
+    def _end_broadcast(self, broadcast: Broadcast, end_state: str) -> None:
+        summary = broadcast.end(end_state)
         with self._lock:
-            self._session = None
-            self._last_session = {
-                "session_id": session.id,
-                "duration_s": round(self._clock() - session.started, 1),
-                "markers": session.markers,
-                "recording": str(session.dir),
-                "end": end_state,
-                **{k: stats[k] for k in ("reconnects", "dropped_frames", "last_error")},
-            }
-        log.info("broadcast %d ended (%s)", session.id, end_state)
+            self._broadcast = None
+            self._last_session = summary
 
 
 def _i18n(st: Status, results: list[checks.Result], hotspot: Message | None) -> dict[str, Any]:

@@ -27,11 +27,13 @@ class AudioSource(Protocol):
 class Tone:
     """A 440 Hz tone standing in for the microphone in simulation."""
 
-    def __init__(self, frequency: int = 440) -> None:
+    def __init__(self, frequency: int = 440, sync: bool | Callable[[], bool] = False) -> None:
+        """`sync`: a beep once a second on the wall clock instead (the sync pattern)."""
         self.frequency = frequency
+        self._sync = sync if callable(sync) else (lambda: sync)
 
     def feed(self) -> AudioFeed:
-        return AudioFeed("tone", frequency=self.frequency)
+        return AudioFeed("sync" if self._sync() else "tone", frequency=self.frequency)
 
     def available(self) -> bool:
         return True

@@ -36,19 +36,25 @@ FIFO_QUEUE_PACKETS = 400
 
 @dataclass(frozen=True)
 class VideoFeed:
-    """What the camera source writes into ffmpeg through an inherited pipe."""
+    """H.264 that the camera source writes into ffmpeg through an inherited pipe.
+
+    The pipe carries NUT, whose packets keep their timestamps: each frame's capture
+    time as CLOCK_REALTIME microseconds (the camera's own SensorTimestamp moved to that
+    clock, because ffmpeg's ALSA input stamps the sound with it). SPS and PPS are in the
+    header, so every output's header (the MP4 segments', the FLV push's) has them.
+    """
 
     fd: int
-    codec: Literal["rawvideo", "h264"]
     width: int
     height: int
-    fps: int
-    pix_fmt: str = "yuv420p"
-    # Bytes per luma row when the camera pads rows (picamera2 aligns them);
-    # 0: rows are exactly ``width`` wide. The padding is cropped off.
-    stride: int = 0
-    # Degrees clockwise to turn the picture: a camera mounted sideways gives
-    # a landscape picture that becomes portrait here (the Pi's ISP cannot).
+    # The camera's real frame rate as configured (read back from it), for the log.
+    fps: float
+    # CLOCK_REALTIME second that becomes time 0 of this ffmpeg run: both inputs are
+    # moved back by it (-itsoffset), so the picture and the sound keep their own
+    # capture times relative to each other.
+    t0: float
+    # Degrees clockwise to turn the picture: a camera mounted sideways gives a
+    # landscape picture that ffmpeg turns into portrait (and so encodes again).
     rotate: Literal[0, 90, 270] = 0
 
 
@@ -56,8 +62,9 @@ class VideoFeed:
 class AudioFeed:
     """The microphone (an ALSA capture device) or, in simulation, a tone."""
 
-    # "silence" stands in for a microphone unplugged while live.
-    kind: Literal["alsa", "tone", "silence"]
+    # "silence" stands in for a microphone unplugged while live; "sync" is the
+    # simulation's beep once a second on the wall clock (with the test pattern's flash).
+    kind: Literal["alsa", "tone", "silence", "sync"]
     device: str = ""
     frequency: int = 440
 
@@ -178,34 +185,58 @@ def secret_forms(dest: Destination | None) -> list[str]:
     return [key, level2, level1, level0]
 
 
+def _offset(t0: float) -> str:
+    """-itsoffset's value: moves an input stamped in CLOCK_REALTIME back to time 0 at t0."""
+    return f"{-t0:.6f}"
+
+
 def _video_input(v: VideoFeed) -> ffmpeg.nodes.FilterableStream:
-    kwargs: dict[str, object] = {"thread_queue_size": 64}
-    if v.codec == "rawvideo":
-        kwargs |= {
-            "f": "rawvideo",
-            "pix_fmt": v.pix_fmt,
-            "s": f"{v.stride or v.width}x{v.height}",
-            "framerate": v.fps,
-        }
-    else:
-        kwargs |= {"f": "h264", "framerate": v.fps}
-    return ffmpeg.input(f"pipe:{v.fd}", **kwargs).video
+    # The NUT header says all there is to know (codec, size, SPS/PPS): no probing,
+    # which would hold the first frame back by up to analyzeduration.
+    return ffmpeg.input(
+        f"pipe:{v.fd}",
+        f="nut",
+        thread_queue_size=64,
+        probesize=32,
+        analyzeduration=0,
+        itsoffset=_offset(v.t0),
+    ).video
 
 
-def _audio_input(a: AudioFeed) -> ffmpeg.nodes.FilterableStream:
+SYNC_BEEP_S = 0.1
+SYNC_BEEP_HZ = 1000
+
+
+def sync_beep(t0: float) -> str:
+    """aevalsrc's expression: a 1 kHz beep for the first 0.1 s of every wall-clock second.
+
+    The source's t counts from 0 at ``t0`` (this run's time 0), so the wall clock is
+    t0 + t; the test pattern flashes at the same whole seconds (kit.media.camera)."""
+    frac = f"{t0 % 1:.6f}"
+    return f"if(lt(mod(t+{frac}\\,1)\\,{SYNC_BEEP_S})\\,0.5*sin(2*PI*{SYNC_BEEP_HZ}*t)\\,0)"
+
+
+def _audio_input(a: AudioFeed, t0: float) -> ffmpeg.nodes.FilterableStream:
+    # Generated sound starts at time 0 of the run (-re paces it in real time); a
+    # microphone is stamped by ffmpeg with CLOCK_REALTIME, moved back by t0 as the video.
     if a.kind == "tone":
-        # -re paces the generated tone at real time, as a microphone would be.
         spec = f"sine=frequency={a.frequency}:sample_rate={AUDIO_RATE}"
+        return ffmpeg.input(spec, f="lavfi", re=None).audio
+    if a.kind == "sync":
+        spec = f"aevalsrc=exprs={sync_beep(t0)}:sample_rate={AUDIO_RATE}"
         return ffmpeg.input(spec, f="lavfi", re=None).audio
     if a.kind == "silence":
         spec = f"anullsrc=sample_rate={AUDIO_RATE}:channel_layout=stereo"
         return ffmpeg.input(spec, f="lavfi", re=None).audio
-    return ffmpeg.input(a.device, f="alsa", thread_queue_size=1024).audio
+    return ffmpeg.input(a.device, f="alsa", thread_queue_size=1024, itsoffset=_offset(t0)).audio
 
 
 def _video_codec_args(e: Encode, copy: bool) -> dict[str, object]:
     if copy:
-        return {"c:v": "copy"}
+        # The NUT input's codec tag ("H264") would be handed on by the tee and the fifo to
+        # the FLV muxer, which refuses it; FLV's own tag for H.264 is 7. The segment
+        # muxer sets MP4's tag (avc1) itself, whatever the tee says.
+        return {"c:v": "copy", "tag:v": "7"}
     gop = e.fps * e.keyframe_seconds
     args: dict[str, object] = {
         "c:v": e.encoder,
@@ -213,30 +244,42 @@ def _video_codec_args(e: Encode, copy: bool) -> dict[str, object]:
         "g": gop,
         "pix_fmt": "yuv420p",
         "flags:v": "+global_header",
+        # A frame the camera dropped becomes a repeated frame here, never a shift.
+        "fps_mode": "cfr",
+        "r": e.fps,
     }
     if e.encoder == "libx264":
-        args |= {
-            "preset:v": e.x264_preset,
-            "profile:v": "high",
-            # Constant-ish bitrate for a live link: cap and a 2 s buffer.
-            "maxrate:v": f"{e.bitrate_kbps}k",
-            "bufsize:v": f"{e.bitrate_kbps * 2}k",
-            # Keyframes exactly every keyframe_seconds, never on scene cuts.
-            "keyint_min": gop,
-            "sc_threshold": 0,
-            # No B-frames and no lookahead: the first frame leaves the encoder
-            # in 0.3 s instead of 0.75 s (measured), so the stream is on the
-            # ingest within a second of the countdown's end. Costs some
-            # compression; the hardware encoder has neither anyway.
-            "bf": 0,
-            "rc-lookahead": 0,
-        }
+        args |= x264_args(e)
     return args
+
+
+def x264_args(e: Encode) -> dict[str, object]:
+    """libx264's options for a live link, wherever it runs (the camera source or ffmpeg)."""
+    gop = e.fps * e.keyframe_seconds
+    return {
+        "preset:v": e.x264_preset,
+        "profile:v": "high",
+        # Constant-ish bitrate for a live link: cap and a 2 s buffer.
+        "maxrate:v": f"{e.bitrate_kbps}k",
+        "bufsize:v": f"{e.bitrate_kbps * 2}k",
+        # Keyframes exactly every keyframe_seconds, never on scene cuts.
+        "keyint_min": gop,
+        "sc_threshold": 0,
+        # No B-frames and no lookahead: the first frame leaves the encoder
+        # in 0.3 s instead of 0.75 s (measured), so the stream is on the
+        # ingest within a second of the countdown's end. Costs some
+        # compression; the hardware encoder has neither anyway.
+        "bf": 0,
+        "rc-lookahead": 0,
+    }
 
 
 def build(spec: Spec, ffmpeg_bin: str = "ffmpeg") -> list[str]:
     e = spec.encode
-    copy = spec.video.codec == "h264"
+    v = spec.video
+    # The camera source encodes (the Pi 4's hardware from the camera's own buffers, x264
+    # elsewhere); ffmpeg copies the video, unless a sideways camera must be turned.
+    copy = not v.rotate
     out_kwargs: dict[str, object] = {
         "f": "tee",
         **_video_codec_args(e, copy),
@@ -247,19 +290,14 @@ def build(spec: Spec, ffmpeg_bin: str = "ffmpeg") -> list[str]:
         "ac": AUDIO_CHANNELS,
         "flags:a": "+global_header",
     }
-    v = spec.video
     video = _video_input(v)
     if not copy:
-        size = (v.width, v.height)
-        if v.stride and v.stride != v.width:
-            video = video.crop(0, 0, v.width, v.height)
-        if v.rotate:
-            # transpose=1 turns clockwise, 2 counter-clockwise.
-            video = video.filter("transpose", 1 if v.rotate == 90 else 2)
-            size = (v.height, v.width)
-        if size != (e.width, e.height):
+        # transpose=1 turns clockwise, 2 counter-clockwise.
+        video = video.filter("transpose", 1 if v.rotate == 90 else 2)
+        if (v.height, v.width) != (e.width, e.height):
             video = video.filter("scale", e.width, e.height)
-    stream = ffmpeg.output(video, _audio_input(spec.audio), tee_target(spec.outputs), **out_kwargs)
+    audio = _audio_input(spec.audio, v.t0)
+    stream = ffmpeg.output(video, audio, tee_target(spec.outputs), **out_kwargs)
     stream = stream.global_args(
         "-hide_banner",
         "-nostdin",
@@ -269,6 +307,13 @@ def build(spec: Spec, ffmpeg_bin: str = "ffmpeg") -> list[str]:
         "-progress",
         "pipe:1",
         "-stats_period",
+        "1",
+        # Timestamps as the inputs give them (each moved back by t0): the picture and
+        # the sound keep their capture times, so a dropped or late frame shifts nothing.
+        "-copyts",
+        # The copied video keeps the camera's microsecond time base; ffmpeg would
+        # otherwise round its times to the nominal frame rate's ticks.
+        "-copytb",
         "1",
     )
     return stream.compile(cmd=ffmpeg_bin)

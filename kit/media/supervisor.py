@@ -92,6 +92,7 @@ class Supervisor:
         max_quick_failures: int = 4,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         mic_available: Callable[[], bool] = lambda: True,
         push_bytes: Callable[[int], int | None] | None = None,
         target_kbps: float = 0.0,
@@ -107,6 +108,7 @@ class Supervisor:
         self._max_quick = max_quick_failures
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._wall_clock = wall_clock
         self._mic_available = mic_available
         # Bytes the ingest has acknowledged on ffmpeg's push connection (from the
         # kernel's TCP counters), to see a network that falls behind the stream.
@@ -199,7 +201,9 @@ class Supervisor:
     def _run_once(self, tracker: PushTracker) -> Event | _Restart | None:
         """Run ffmpeg once: an event that ends the broadcast, RESTART_NOW, or None (backoff)."""
         try:
-            feed = self._camera.start_feed()
+            # Time 0 of this run on the wall clock: the picture and the sound are both
+            # stamped in it and moved back by it together (pipeline.VideoFeed.t0).
+            feed = self._camera.start_feed(self._wall_clock())
         except CameraError as e:
             return Failed(Failure.CAMERA, str(e))
         first = next_segment_number(self._dir)
@@ -209,12 +213,13 @@ class Supervisor:
             spec = self._spec_for(feed, first)
         argv = pipeline.build(spec, self._ffmpeg)
         log.info(
-            "starting ffmpeg (%s, %dx%d@%d, %d kb/s)",
-            spec.encode.encoder,
-            spec.encode.width,
-            spec.encode.height,
-            spec.encode.fps,
-            spec.encode.bitrate_kbps,
+            "starting ffmpeg (video %dx%d at %.2f fps from the camera, %s)",
+            feed.width,
+            feed.height,
+            feed.fps,
+            f"turned {feed.rotate}° and encoded with {spec.encode.encoder}"
+            if feed.rotate
+            else "copied",
         )
         try:
             proc = subprocess.Popen(
@@ -313,7 +318,10 @@ class Supervisor:
                     with contextlib.suppress(ProcessLookupError):
                         proc.send_signal(signal.SIGINT)
                 elif not self._camera.feed_alive():
-                    return Failed(Failure.CAMERA, "the camera stopped delivering video")
+                    why = getattr(self._camera, "feed_problem", None)
+                    return Failed(
+                        Failure.CAMERA, why() if why else "the camera stopped delivering video"
+                    )
                 elif mic_error:
                     return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
                 elif now - last_frame_at > self._stall_timeout:

@@ -20,8 +20,14 @@ KEY = "stream-7311111111111111111?expire=1790000000&sign=0123abcd"
 
 
 def write_config(
-    root: Path, server: str, key: str = KEY, title: str = "Test 🎉", ca_file: Path | None = None
+    root: Path,
+    server: str,
+    key: str = KEY,
+    title: str = "Test 🎉",
+    ca_file: Path | None = None,
+    extra: str = "",
 ) -> Path:
+    """The kit's config for a test; `extra` is more TOML (whole sections) at the end."""
     cfg = root / "kit.toml"
     cfg.write_text(
         f"""
@@ -43,6 +49,7 @@ host = "127.0.0.1"
 port = {free_port()}
 [broadcast]
 title = {json.dumps(title, ensure_ascii=False)}
+{extra}
 """
     )
     return cfg

@@ -1,10 +1,12 @@
 """One broadcast run by the real Supervisor (kit.media.supervisor), set up as the tests need it.
 
-``Live`` builds the Supervisor much as the daemon does, with test defaults: a test pattern
-camera, a tone (or the given audio source, replaced by silence while the supervisor says the
-mic is gone), libx264 at 720x1280 30 fps 2.5 Mb/s, 60 s segments ``part-%04d.mp4`` in the
-folder, the stream key as the secret to redact. It records every event the supervisor sends;
-``with`` starts the supervisor and always stops it (waiting for ffmpeg to exit)::
+``Live`` builds the Supervisor with the daemon's own code (kit.broadcast's ``spec_builder``
+and ``supervisor_for``), without a store and with test defaults: a test pattern camera, a
+tone (or the given audio source, replaced by silence while the supervisor says the mic is
+gone), libx264 at 720x1280 30 fps 2.5 Mb/s, 60 s segments ``part-%04d.mp4`` in the folder,
+the stream key (in each escaped form) as the secret to redact. It records every event the
+supervisor sends; ``with`` starts the supervisor and always stops it (waiting for ffmpeg to
+exit)::
 
     with Live(ingest.rtmp_url(), "key", tmp_path) as live:
         live.wait_for(Ev.PUSH_UP, 15)
@@ -22,15 +24,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kit import destination
+from kit import broadcast, destination
 from kit.machine import Ev, Event, Failed
 from kit.media import pipeline
 from kit.media.audio import AudioSource, Tone
 from kit.media.camera import CameraSource, TestPatternCamera
-from kit.media.supervisor import Supervisor
-from kit.net import checks as net
 
 ENCODE = pipeline.Encode("libx264", 720, 1280, 30, 2500)
+SEGMENT_SECONDS = 60
 
 
 class Live:
@@ -57,31 +58,24 @@ class Live:
         self.destination = destination.parse(server, key)
         self.events: list[Event] = []
         self._arrived = threading.Condition()  # notified at each event
-        self._audio = audio or Tone()
-        self._encode, self._folder, self._ca_file = encode, folder, ca_file
-        options.setdefault("mic_available", self._audio.available)
-        if push_health:
-            port = self.destination.port
-            options["push_bytes"] = lambda pid: net.push_bytes(
-                net.read_push_connections(pid, None, port) or []
-            )
-        self.supervisor = Supervisor(
-            camera=camera or TestPatternCamera(encode.width, encode.height, encode.fps),
-            spec_for=self._spec_for,
-            session_dir=folder,
+        sound = audio or Tone()
+        self.supervisor = broadcast.supervisor_for(
+            camera=camera or TestPatternCamera(encode),
+            audio=sound,
+            folder=folder,
+            dest=self.destination,
+            spec_for=broadcast.spec_builder(
+                encode,
+                folder,
+                self.destination,
+                sound,
+                segment_seconds=SEGMENT_SECONDS,
+                ca_file=ca_file,
+            ),
             on_event=self._record,
-            secrets=[key],
+            push_health=push_health,
             **options,
         )
-
-    def _spec_for(
-        self, feed: pipeline.VideoFeed, first_segment: int, silent: bool = False
-    ) -> pipeline.Spec:
-        sound = pipeline.AudioFeed("silence") if silent else self._audio.feed()
-        outputs = pipeline.Outputs(
-            self._folder / "part-%04d.mp4", 60, first_segment, self.destination, self._ca_file
-        )
-        return pipeline.Spec(feed, sound, self._encode, outputs)
 
     def _record(self, ev: Event) -> None:
         with self._arrived:

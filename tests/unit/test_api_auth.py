@@ -20,6 +20,7 @@ from kit.daemon import Conductor, Parts
 from kit.hw.gpio import Panel
 from kit.media.audio import Tone
 from kit.media.camera import TestPatternCamera
+from kit.media.pipeline import Encode
 from kit.store import Store
 
 TOKEN = "t" * 43
@@ -40,7 +41,7 @@ def conductor(tmp_path: Path) -> Iterator[Conductor]:
     c = Conductor(
         Parts(
             cfg,
-            TestPatternCamera(720, 1280, 30),
+            TestPatternCamera(Encode("libx264", 720, 1280, 30, 2500)),
             Tone(),
             panel,
             store,

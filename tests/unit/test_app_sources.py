@@ -3,15 +3,18 @@ is a tone unless [audio] device names an ALSA capture device, which is then used
 
 from __future__ import annotations
 
-import os
+import json
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from kit.app import build_sources
+from kit.app import build_sources, camera_source
 from kit.config import from_dict
 from kit.media.audio import AlsaMicrophone, Tone
+from kit.media.camclient import CameraProcess
 from kit.media.camera import TestPatternCamera
 
 
@@ -55,7 +58,7 @@ def test_each_feed_follows_the_settings_in_force(tmp_path: Path) -> None:
     now = [from_dict(base | {"audio": {"device": "hw:CARD=Old,DEV=0"}})]
     camera, mic, pins = build_sources(now[0], simulate=True, current=lambda: now[0])
     try:
-        first = camera.start_feed()
+        first = camera.start_feed(time.time())
         camera.stop_feed()
         assert (first.width, first.height, first.fps) == (720, 1280, 30)
         now[0] = from_dict(
@@ -65,17 +68,52 @@ def test_each_feed_follows_the_settings_in_force(tmp_path: Path) -> None:
                 "audio": {"device": "plughw:CARD=New,DEV=0"},
             }
         )
-        second = camera.start_feed()
-        # Frames of the new size arrive: one whole 1080x1920 YUV420 frame.
-        frame = 1080 * 1920 * 3 // 2
-        got = b""
-        while len(got) < frame:
-            chunk = os.read(second.fd, frame - len(got))
-            assert chunk, "the test pattern ended"
-            got += chunk
+        second = camera.start_feed(time.time())
+        # The feed is H.264 of the new size in NUT, each frame stamped with its wall-clock
+        # capture time in microseconds.
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-f", "nut", "-i", f"pipe:{second.fd}",
+             "-read_intervals", "%+#3", "-show_streams", "-show_packets", "-of", "json"],
+            pass_fds=(second.fd,), capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        info = json.loads(probe.stdout)
+        stream = info["streams"][0]
+        assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 1080, 1920)
+        assert stream["time_base"] == "1/1000000"
+        assert abs(float(info["packets"][0]["pts_time"]) - time.time()) < 10
         camera.stop_feed()
         assert (second.width, second.height, second.fps) == (1080, 1920, 25)
         assert mic.feed().device == "plughw:CARD=New,DEV=0"
     finally:
         camera.close()
         pins.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "simulate", "kind"),
+    [
+        ("auto", True, TestPatternCamera),
+        ("auto", False, CameraProcess),
+        ("picamera2", True, CameraProcess),  # the rig runs the whole kit on the real camera
+        ("test-pattern", False, TestPatternCamera),
+    ],
+)
+def test_camera_source(tmp_path: Path, source: str, simulate: bool, kind: type) -> None:
+    cfg = from_dict(
+        {
+            "state": {"dir": str(tmp_path)},
+            "recording": {"dir": str(tmp_path / "rec")},
+            "camera": {"source": source},
+        }
+    )
+    assert camera_source(cfg, simulate) == {TestPatternCamera: "test-pattern"}.get(
+        kind, "picamera2"
+    )
+    camera, _mic, pins = build_sources(cfg, simulate=simulate)
+    try:
+        # Building never opens the camera: a missing one cannot stop the kit here.
+        assert isinstance(camera, kind)
+    finally:
+        camera.close()
+        if pins is not None:
+            pins.close()

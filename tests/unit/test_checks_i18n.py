@@ -29,13 +29,16 @@ from markupsafe import escape
 import kit.api.web
 from kit import checks, config
 from kit.api import auth
+from kit.broadcast import Broadcast
 from kit.checks import Context, Level, Result
 from kit.daemon import ADVICE, CHECKS_CRASHED, _i18n
 from kit.hw import health
 from kit.machine import ADVICE as ENGLISH_ADVICE
 from kit.machine import State, Status
-from kit.media import mic, mic_check, picam
-from kit.media.audio import MicrophoneError
+from kit.media import camclient, mic, mic_check, picam
+from kit.media.audio import MicrophoneError, Tone
+from kit.media.camera import TestPatternCamera
+from kit.media.pipeline import Encode
 from kit.messages import Message, render, render_dict
 from kit.net import checks as net
 from kit.net import hotspot, wifi, wifisetup
@@ -125,6 +128,20 @@ CHECK_RESULTS: list[tuple[Callable[[], Result], str, dict[str, Any]]] = [
     (lambda: disk(50_000), "check.disk.ok", {"free": "50000"}),
     (lambda: checks.check_camera(context()), "check.camera.ok", {}),
     (lambda: checks.check_camera(context(camera_ok=lambda: False)), "check.camera.missing", {}),
+    # What the camera process found (kit.media.camclient), with what to do.
+    (lambda: checks.check_camera(context(camera_ok=lambda: False,
+                                         camera_problem=lambda: camclient.MISSING())),
+     "camera.missing", {}),
+    (lambda: checks.check_camera(context(camera_ok=lambda: False,
+                                         camera_problem=lambda: camclient.BUSY())),
+     "camera.busy", {}),
+    (lambda: checks.check_camera(context(
+        camera_ok=lambda: False,
+        camera_problem=lambda: camclient.FAILED(detail="picamera2 is not installed (libcamera)"))),
+     "camera.failed", {"detail": "picamera2 is not installed (libcamera)"}),
+    (lambda: checks.check_camera(context(
+        camera_ok=lambda: False, camera_problem=lambda: camclient.CRASHED(detail="signal 11"))),
+     "camera.crashed", {"detail": "signal 11"}),
     (lambda: checks.check_microphone(context()), "check.microphone.ok", {}),
     (lambda: checks.check_microphone(context(microphone_ok=lambda: False)),
      "check.microphone.missing", {}),
@@ -363,7 +380,7 @@ def test_an_unrecognised_microphone_sentence_stays_english() -> None:
 def kit(tmp_path: Path) -> Iterator[Kit]:
     k = Kit(tmp_path)
     yield k
-    k.conductor._session = None  # a stand-in session (below) has nothing to stop
+    k.conductor._broadcast = None  # on_air (below) runs no ffmpeg: nothing to stop
     k.close()
 
 
@@ -466,14 +483,17 @@ class Supervisor:
 
 
 def on_air(kit: Kit, **stats: Any) -> None:
-    """A stand-in broadcast whose supervisor reports `stats` (no ffmpeg runs)."""
-    kit.conductor._session = SimpleNamespace(  # type: ignore[assignment]
-        id=1,
-        started=time.monotonic(),
-        markers=0,
-        supervisor=Supervisor(**stats),
-        sample_temperature=lambda celsius: None,
+    """A broadcast whose supervisor is a stand-in that reports `stats` (no ffmpeg runs)."""
+    b = Broadcast(
+        kit.settings.current(),
+        camera=TestPatternCamera(Encode("libx264", 720, 1280, 30, 2500)),
+        audio=Tone(),
+        store=kit.store,
+        encoder="libx264",
+        on_event=lambda ev: None,
     )
+    b.supervisor = Supervisor(**stats)  # type: ignore[assignment]
+    kit.conductor._broadcast = b
 
 
 def sse(c: Any, kit: Kit, lang: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from kit.daemon import Conductor, Parts
 from kit.hw.gpio import Panel
 from kit.media.audio import Tone
 from kit.media.camera import TestPatternCamera
+from kit.media.pipeline import Encode
 from kit.net.hotspot import Hotspot
 from kit.store import Store
 from tests.unit.test_hotspot import FAKE_NMCLI
@@ -32,7 +33,7 @@ def make(tmp_path: Path, open_hotspot) -> Iterator[Conductor]:  # type: ignore[n
     c = Conductor(
         Parts(
             cfg,
-            TestPatternCamera(720, 1280, 30),
+            TestPatternCamera(Encode("libx264", 720, 1280, 30, 2500)),
             Tone(),
             panel,
             store,

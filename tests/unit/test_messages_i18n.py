@@ -26,6 +26,7 @@ from markupsafe import escape
 
 import kit.api.web  # imports every validator, so the registry is complete
 import kit.daemon  # the checks (health, microphone, network) and the status texts
+import kit.media.camclient  # the camera process: missing, busy, crashed
 import kit.media.picam  # the light check
 from kit.config import RANGE
 from kit.messages import TEMPLATES, Message, Template, define, placeholders, render, render_dict

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kit.media.picam import Plan, light_level, plan
+from kit.media.picam import light_level
+from kit.media.sensor import Plan, plan
 
 IMX708 = (4608, 2592)  # Camera Module 3
 IMX219 = (3280, 2464)  # Camera Module 2

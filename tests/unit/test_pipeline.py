@@ -36,25 +36,49 @@ def _spec(
     )
 
 
-RAW = p.VideoFeed(3, "rawvideo", 720, 1280, 30)
+T0 = 1796000000.25
+H264 = p.VideoFeed(3, 720, 1280, 30.0, T0)
 TONE = p.AudioFeed("tone")
 MIC = p.AudioFeed("alsa", "hw:CARD=Mic,DEV=0")
+# The NUT seam from the camera source: no probing, moved back by t0 to time 0.
+NUT_IN = [
+    "-f",
+    "nut",
+    "-analyzeduration",
+    "0",
+    "-itsoffset",
+    "-1796000000.250000",
+    "-probesize",
+    "32",
+    "-thread_queue_size",
+    "64",
+]
+TAIL = [
+    "-hide_banner",
+    "-nostdin",
+    "-nostats",
+    "-loglevel",
+    "level+verbose",
+    "-progress",
+    "pipe:1",
+    "-stats_period",
+    "1",
+    "-copyts",
+    "-copytb",
+    "1",
+]
+AAC = ["-ac", "2", "-ar", "48000", "-b:a", "128k"]
 
 ARGV_CASES = [
     pytest.param(
-        _spec(RAW, TONE, "libx264", parse(TIKTOK, KEY), "/var/lib/kit/recordings/s/part-%04d.mp4"),
+        _spec(H264, TONE, "libx264", parse(TIKTOK, KEY), "/var/lib/kit/recordings/s/part-%04d.mp4"),
         [
             "ffmpeg",
-            "-f", "rawvideo", "-framerate", "30", "-pix_fmt", "yuv420p", "-s", "720x1280",
-            "-thread_queue_size", "64", "-i", "pipe:3",
+            *NUT_IN, "-i", "pipe:3",
             "-f", "lavfi", "-re", "-i", "sine=frequency=440:sample_rate=48000",
             "-map", "0:v", "-map", "1:a",
-            "-f", "tee", "-ac", "2", "-ar", "48000", "-b:a", "128k", "-b:v", "2500k",
-            "-bf", "0", "-bufsize:v", "5000k", "-c:a", "aac", "-c:v", "libx264",
-            "-flags:a", "+global_header", "-flags:v", "+global_header", "-g", "60",
-            "-keyint_min", "60", "-maxrate:v", "2500k", "-pix_fmt", "yuv420p",
-            "-preset:v", "veryfast", "-profile:a", "aac_low", "-profile:v", "high",
-            "-rc-lookahead", "0", "-sc_threshold", "0",
+            "-f", "tee", *AAC, "-c:a", "aac", "-c:v", "copy",
+            "-flags:a", "+global_header", "-profile:a", "aac_low", "-tag:v", "7",
             RECORD_OPTS + "/var/lib/kit/recordings/s/part-%04d.mp4"
             "|[f=fifo:fifo_format=flv"
             r":format_opts=rtmp_app=game\\:rtmp_playpath=stream-7311?expire=1790000000&sign=0123abcd"
@@ -62,63 +86,77 @@ ARGV_CASES = [
             ":queue_size=400:drop_pkts_on_overflow=1:attempt_recovery=1:recover_any_error=1"
             ":recovery_wait_time=1:restart_with_keyframe=1:onfail=ignore]"
             "rtmps://push-rtmp-l11-sg01.tiktokcdn.com:443/game",
-            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+verbose",
-            "-progress", "pipe:1", "-stats_period", "1",
+            *TAIL,
         ],
-        id="raw-tone-libx264-rtmps",
+        id="copy-tone-rtmps",
     ),
     pytest.param(
-        _spec(p.VideoFeed(3, "h264", 720, 1280, 30), MIC, "libx264"),
+        _spec(H264, MIC, "libx264"),
         [
             "ffmpeg",
-            "-f", "h264", "-framerate", "30", "-thread_queue_size", "64", "-i", "pipe:3",
-            "-f", "alsa", "-thread_queue_size", "1024", "-i", "hw:CARD=Mic,DEV=0",
+            *NUT_IN, "-i", "pipe:3",
+            # The microphone is stamped with the wall clock: moved back by the same t0.
+            "-f", "alsa", "-itsoffset", "-1796000000.250000", "-thread_queue_size", "1024",
+            "-i", "hw:CARD=Mic,DEV=0",
             "-map", "0:v", "-map", "1:a",
-            "-f", "tee", "-ac", "2", "-ar", "48000", "-b:a", "128k", "-c:a", "aac",
-            "-c:v", "copy", "-flags:a", "+global_header", "-profile:a", "aac_low",
+            "-f", "tee", *AAC, "-c:a", "aac", "-c:v", "copy",
+            "-flags:a", "+global_header", "-profile:a", "aac_low", "-tag:v", "7",
             RECORD_OPTS + "/r/part-%04d.mp4",
-            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+verbose",
-            "-progress", "pipe:1", "-stats_period", "1",
+            *TAIL,
         ],
-        id="h264-copy-alsa",
+        id="copy-alsa",
     ),
     pytest.param(
-        _spec(p.VideoFeed(4, "rawvideo", 720, 1280, 30), MIC, "h264_v4l2m2m", bitrate=3000),
+        _spec(p.VideoFeed(4, 1280, 720, 30.0, T0, rotate=90), MIC, "h264_v4l2m2m", bitrate=3000),
         [
             "ffmpeg",
-            "-f", "rawvideo", "-framerate", "30", "-pix_fmt", "yuv420p", "-s", "720x1280",
-            "-thread_queue_size", "64", "-i", "pipe:4",
-            "-f", "alsa", "-thread_queue_size", "1024", "-i", "hw:CARD=Mic,DEV=0",
-            "-map", "0:v", "-map", "1:a",
-            "-f", "tee", "-ac", "2", "-ar", "48000", "-b:a", "128k", "-b:v", "3000k",
+            *NUT_IN, "-i", "pipe:4",
+            "-f", "alsa", "-itsoffset", "-1796000000.250000", "-thread_queue_size", "1024",
+            "-i", "hw:CARD=Mic,DEV=0",
+            "-filter_complex", "[0:v]transpose=1[s0]", "-map", "[s0]", "-map", "1:a",
+            "-f", "tee", *AAC, "-b:v", "3000k",
             "-c:a", "aac", "-c:v", "h264_v4l2m2m", "-flags:a", "+global_header",
-            "-flags:v", "+global_header", "-g", "60", "-pix_fmt", "yuv420p",
-            "-profile:a", "aac_low",
+            "-flags:v", "+global_header", "-fps_mode", "cfr", "-g", "60", "-pix_fmt", "yuv420p",
+            "-profile:a", "aac_low", "-r", "30",
             RECORD_OPTS + "/r/part-%04d.mp4",
-            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+verbose",
-            "-progress", "pipe:1", "-stats_period", "1",
+            *TAIL,
         ],
-        id="v4l2m2m-no-x264-options",
+        id="sideways-turned-v4l2m2m-no-x264-options",
     ),
     pytest.param(
-        _spec(p.VideoFeed(3, "rawvideo", 1280, 720, 30), TONE, "libx264"),
+        _spec(p.VideoFeed(3, 1280, 720, 30.0, T0, rotate=270), TONE, "libx264"),
         [
             "ffmpeg",
-            "-f", "rawvideo", "-framerate", "30", "-pix_fmt", "yuv420p", "-s", "1280x720",
-            "-thread_queue_size", "64", "-i", "pipe:3",
+            *NUT_IN, "-i", "pipe:3",
             "-f", "lavfi", "-re", "-i", "sine=frequency=440:sample_rate=48000",
-            "-filter_complex", "[0:v]scale=720:1280[s0]", "-map", "[s0]", "-map", "1:a",
-            "-f", "tee", "-ac", "2", "-ar", "48000", "-b:a", "128k", "-b:v", "2500k",
+            "-filter_complex", "[0:v]transpose=2[s0]", "-map", "[s0]", "-map", "1:a",
+            "-f", "tee", *AAC, "-b:v", "2500k",
             "-bf", "0", "-bufsize:v", "5000k", "-c:a", "aac", "-c:v", "libx264",
-            "-flags:a", "+global_header", "-flags:v", "+global_header", "-g", "60",
-            "-keyint_min", "60", "-maxrate:v", "2500k", "-pix_fmt", "yuv420p",
+            "-flags:a", "+global_header", "-flags:v", "+global_header", "-fps_mode", "cfr",
+            "-g", "60", "-keyint_min", "60", "-maxrate:v", "2500k", "-pix_fmt", "yuv420p",
             "-preset:v", "veryfast", "-profile:a", "aac_low", "-profile:v", "high",
-            "-rc-lookahead", "0", "-sc_threshold", "0",
+            "-r", "30", "-rc-lookahead", "0", "-sc_threshold", "0",
             RECORD_OPTS + "/r/part-%04d.mp4",
-            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+verbose",
-            "-progress", "pipe:1", "-stats_period", "1",
+            *TAIL,
         ],
-        id="feed-size-differs-scales",
+        id="sideways-turned-libx264",
+    ),
+    pytest.param(
+        _spec(H264, p.AudioFeed("sync"), "libx264"),
+        [
+            "ffmpeg",
+            *NUT_IN, "-i", "pipe:3",
+            "-f", "lavfi", "-re", "-i",
+            # t0 is .25 past a second: the beep is at t = .75, 1.75, ...
+            r"aevalsrc=exprs=if(lt(mod(t+0.250000\,1)\,0.1)\,0.5*sin(2*PI*1000*t)\,0)"
+            ":sample_rate=48000",
+            "-map", "0:v", "-map", "1:a",
+            "-f", "tee", *AAC, "-c:a", "aac", "-c:v", "copy",
+            "-flags:a", "+global_header", "-profile:a", "aac_low", "-tag:v", "7",
+            RECORD_OPTS + "/r/part-%04d.mp4",
+            *TAIL,
+        ],
+        id="sync-beep",
     ),
 ]  # fmt: skip
 
@@ -129,7 +167,7 @@ def test_build_argv(spec: p.Spec, expected: list[str]) -> None:
 
 
 def test_ffmpeg_binary_is_first() -> None:
-    argv = p.build(_spec(RAW, TONE, "libx264"), ffmpeg_bin="/opt/ff/bin/ffmpeg")
+    argv = p.build(_spec(H264, TONE, "libx264"), ffmpeg_bin="/opt/ff/bin/ffmpeg")
     assert argv[0] == "/opt/ff/bin/ffmpeg"
 
 
@@ -277,7 +315,7 @@ VALID_KEYS = [
 @pytest.mark.parametrize("key", VALID_KEYS)
 def test_key_and_app_survive_three_levels(key: str, app: str) -> None:
     dest = parse(f"rtmps://push.example.com:443/{app}/", key)
-    argv = p.build(_spec(RAW, TONE, "libx264", dest))
+    argv = p.build(_spec(H264, TONE, "libx264", dest))
     fifo_opts, url = _read_back(argv)["fifo"]
     fmt = dict_options(fifo_opts["format_opts"])
     assert fmt["rtmp_playpath"] == key
@@ -296,7 +334,7 @@ HOSTILE_KEYS = ["a|b", "a]b:[c", "a\\b", "a'b", "a b", " lead", "trail ", "x\\:]
 @pytest.mark.parametrize("key", HOSTILE_KEYS)
 def test_escaping_alone_holds_refused_characters(key: str) -> None:
     dest = Destination("rtmp", "h.example", 1935, "live", Secret(key))
-    argv = p.build(_spec(RAW, TONE, "libx264", dest))
+    argv = p.build(_spec(H264, TONE, "libx264", dest))
     slaves = _read_back(argv)
     assert set(slaves) == {"segment", "fifo"}
     fmt = dict_options(slaves["fifo"][0]["format_opts"])
@@ -311,7 +349,7 @@ def test_escaping_alone_holds_refused_characters(key: str) -> None:
 )
 def test_ca_file_reaches_tls_only_for_rtmps(server: str, verified: bool) -> None:
     ca = Path("/etc/my certs/ca:bundle.crt")  # a space and a ':' to escape
-    argv = p.build(_spec(RAW, TONE, "libx264", parse(server, KEY), ca_file=ca))
+    argv = p.build(_spec(H264, TONE, "libx264", parse(server, KEY), ca_file=ca))
     fmt = dict_options(_read_back(argv)["fifo"][0]["format_opts"])
     expected = {"tls_verify": "1", "ca_file": str(ca)} if verified else {}
     assert {k: v for k, v in fmt.items() if k in ("tls_verify", "ca_file")} == expected
@@ -319,13 +357,13 @@ def test_ca_file_reaches_tls_only_for_rtmps(server: str, verified: bool) -> None
 
 
 def test_no_push_slave_without_destination() -> None:
-    argv = p.build(_spec(RAW, TONE, "libx264"))
+    argv = p.build(_spec(H264, TONE, "libx264"))
     assert list(_read_back(argv)) == ["segment"]
 
 
 def test_recording_path_with_space_is_escaped() -> None:
     pattern = "/var/lib/kit/recordings/my show/part-%04d.mp4"
-    argv = p.build(_spec(RAW, TONE, "libx264", parse(TIKTOK, KEY), pattern))
+    argv = p.build(_spec(H264, TONE, "libx264", parse(TIKTOK, KEY), pattern))
     assert r"/recordings/my\ show/part-%04d.mp4|" in _tee_target(argv)
     opts, filename = _read_back(argv)["segment"]
     assert filename == pattern
@@ -335,7 +373,7 @@ def test_recording_path_with_space_is_escaped() -> None:
 @pytest.mark.parametrize("key", [*VALID_KEYS, "SECRETa:SECRETb:SECRETc"])
 def test_secret_forms_redact_every_trace(key: str) -> None:
     dest = parse(TIKTOK, key)
-    text = " ".join(p.build(_spec(RAW, TONE, "libx264", dest)))
+    text = " ".join(p.build(_spec(H264, TONE, "libx264", dest)))
     assert p.secret_forms(dest), "no forms at all would redact nothing"
     redacted = redact(text, *p.secret_forms(dest))
     assert key not in redacted
@@ -353,9 +391,9 @@ def test_secret_forms_without_key() -> None:
 
 
 def test_user_values_never_start_an_argument() -> None:
-    benign = _spec(RAW, TONE, "libx264", parse("rtmp://h.example/live", "k"))
+    benign = _spec(H264, TONE, "libx264", parse("rtmp://h.example/live", "k"))
     hostile = _spec(
-        RAW,
+        H264,
         TONE,
         "libx264",
         parse("rtmp://h.example/-y/-i", "-f"),

@@ -344,20 +344,26 @@ def test_the_conductor_checks_the_configured_microphone(tmp_path: Path) -> None:
         k.close()
 
 
-def test_the_peak_temperature_is_the_hottest_sample_of_the_session(
+def test_the_conductor_samples_the_temperature_while_on_air(
     kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kit.daemon import _Session
+    """In its health refresh, for the session report's peak (tests/unit/test_broadcast.py)."""
+    from kit.broadcast import Broadcast
     from kit.hw import health
+    from kit.media.audio import Tone
+    from kit.media.camera import TestPatternCamera
+    from kit.media.pipeline import Encode
 
-    session = _Session(1, Path("/rec/x"), 0.0, supervisor=None)  # type: ignore[arg-type]
-    for celsius in (55.0, None, 71.5, 60.0):
-        session.sample_temperature(celsius)
-    assert session.peak_temperature_c == 71.5
-    # The conductor samples while on air, in its health refresh.
     monkeypatch.setattr(health, "read_temperature", lambda *a: 80.25)
-    fresh = _Session(2, Path("/rec/y"), 0.0, supervisor=None)  # type: ignore[arg-type]
-    kit.conductor._session = fresh
+    on_air = Broadcast(
+        kit.settings.current(),
+        camera=TestPatternCamera(Encode("libx264", 720, 1280, 30, 2500)),
+        audio=Tone(),
+        store=kit.store,
+        encoder="libx264",
+        on_event=lambda ev: None,
+    )  # never started: no ffmpeg
+    kit.conductor._broadcast = on_air
     kit.conductor._health_cache = None
     real = health.snapshot
 
@@ -369,6 +375,6 @@ def test_the_peak_temperature_is_the_hottest_sample_of_the_session(
     monkeypatch.setattr(health, "snapshot", hot_snapshot)
     try:
         kit.conductor._health()
-        assert fresh.peak_temperature_c == pytest.approx(80.25, abs=0.1)
+        assert on_air.peak_temperature_c == pytest.approx(80.25, abs=0.1)
     finally:
-        kit.conductor._session = None
+        kit.conductor._broadcast = None

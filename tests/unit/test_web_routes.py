@@ -22,6 +22,7 @@ from kit.daemon import Conductor, Parts
 from kit.hw.gpio import Panel
 from kit.media.audio import Tone
 from kit.media.camera import TestPatternCamera
+from kit.media.pipeline import Encode
 from kit.settings import Settings
 from kit.store import Store
 
@@ -46,7 +47,7 @@ class Kit:
         self.conductor = Conductor(
             Parts(
                 cfg,
-                TestPatternCamera(720, 1280, 30),
+                TestPatternCamera(Encode("libx264", 720, 1280, 30, 2500)),
                 Tone() if audio is None else audio,
                 self.panel,
                 self.store,
