@@ -42,6 +42,8 @@ HOTSPOT_FAILED = define("status.hotspot_failed", "could not open: {reason}")
 ADVICE = {state: define(f"advice.{state.value}", text) for state, text in machine.ADVICE.items()}
 CHECKS_CRASHED = define("check.internal.crashed", "Checks failed: {error}")
 HEALTH_EVERY_S = 5.0
+# While the camera is missing or busy, it is looked for again this often.
+CAMERA_RETRY_S = 15.0
 
 
 class Lights(Protocol):
@@ -113,12 +115,17 @@ class Conductor:
         self._lights_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="conductor", daemon=True)
+        # What is wrong with the camera (missing, busy...), found at start or by a check,
+        # until a new attempt finds it fine; woken to look again.
+        self._camera_problem: Message | None = None
+        self._camera_look = threading.Event()
         self._show_lights()
 
     # -- inputs (any thread) -----------------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
+        threading.Thread(target=self._camera_watch, name="camera-watch", daemon=True).start()
 
     def submit(self, event: Event) -> None:
         self._events.put((event, None))
@@ -184,6 +191,11 @@ class Conductor:
             out |= on_air
         elif last_session:
             out["last_session"] = last_session
+        camera = self._camera_problem
+        out["camera"] = {"ok": camera is None, "problem": str(camera) if camera else ""}
+        if camera is not None:
+            out["warnings"] = [str(camera), *out.get("warnings", [])]
+            out["i18n"]["warnings"] = [camera.as_dict(), *out["i18n"].get("warnings", [])]
         return out
 
     def _health(self) -> dict[str, Any]:
@@ -214,6 +226,7 @@ class Conductor:
     def shutdown(self, timeout: float = 15.0) -> None:
         """Stop the broadcast in order (last segment finished), then lights off."""
         self._stopping.set()
+        self._camera_look.set()
         self._events.put((Ev.STOP, "shutdown"))
         self._thread.join(timeout)
         broadcast = self._broadcast
@@ -298,7 +311,37 @@ class Conductor:
         struggling = broadcast is not None and broadcast.supervisor.stats()["network"] == "behind"
         with self._lights_lock:
             relay = lights.ring_light(state, self._p.current().light.mode, self._manual_light)
-            self._p.lights.show(relay, lights.pattern(state, struggling))
+            no_camera = self._camera_problem is not None
+            self._p.lights.show(relay, lights.pattern(state, struggling, no_camera))
+
+    def _camera_watch(self) -> None:
+        """Look at the camera at start, then again every CAMERA_RETRY_S while something is
+        wrong with it (and only while idle: a broadcast or the checks use it themselves),
+        so the page and the LED say what to check and clear by themselves once it is fixed."""
+        available = self._p.camera.available
+        problem_of = getattr(self._p.camera, "problem", None)
+        while not self._stopping.is_set():
+            if self._status.state in (State.IDLE, State.CHECK_FAILED):
+                said = None
+                if not available():
+                    said = (problem_of() if problem_of else None) or checks.CAMERA_MISSING()
+                self._set_camera_problem(said)
+            wait = CAMERA_RETRY_S if self._camera_problem is not None else None
+            self._camera_look.wait(wait)
+            self._camera_look.clear()
+
+    def _set_camera_problem(self, said: Message | None) -> None:
+        if said == self._camera_problem:
+            return
+        if said is not None:
+            log.warning("camera: %s", said)
+        else:
+            log.info("camera: found and working")
+        with self._changed:
+            self._camera_problem = said
+            self._version += 1
+            self._changed.notify_all()
+        self._show_lights()
 
     def _do(self, act: Act) -> None:
         if act is Act.RUN_CHECKS:
@@ -356,6 +399,12 @@ class Conductor:
             results = [checks.Result("internal", checks.Level.FAIL, CHECKS_CRASHED(error=e))]
         with self._lock:
             self._last_checks = results
+        camera = next((r for r in results if r.id == "camera"), None)
+        if camera is not None:
+            # What the checks found about the camera is what the page and the LED say
+            # until the watch finds otherwise.
+            self._set_camera_problem(camera.said if camera.status is checks.Level.FAIL else None)
+            self._camera_look.set()
         failed = checks.first_failure(results)
         event: Event = Ev.CHECKS_PASSED if failed is None else Failed(Failure.CHECK, failed.message)
         self._events.put((event, generation))

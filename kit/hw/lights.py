@@ -46,9 +46,13 @@ RING_LIGHT_ON = frozenset(
 LIVE_STRUGGLING: Pattern = ((True, 1.6), (False, 0.1), (True, 0.1), (False, 0.1))
 
 
-def pattern(state: State, struggling: bool = False) -> Pattern:
+def pattern(state: State, struggling: bool = False, no_camera: bool = False) -> Pattern:
+    """``no_camera``: the camera is missing or busy; idle, the LED says so as a failed
+    camera does (long, short), rather than a heartbeat that reads as "ready"."""
     if struggling and state is State.LIVE:
         return LIVE_STRUGGLING
+    if no_camera and state is State.IDLE:
+        return PATTERNS[State.CAMERA_FAILED]
     return PATTERNS[state]
 
 
