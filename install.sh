@@ -437,6 +437,10 @@ main() {
   install_packages "${DEV_PACKAGES[@]}"
   setup_venv
   nm_polkit_files
+  # The real picamera2 on a real libcamera with a virtual Pi camera, for the camera
+  # tests: a Debian trixie root under /var/cache/kit, reused while its sources are unchanged.
+  say "camera test rig (tests/rigs/camera/build.sh; about 4 minutes the first time)"
+  as_root "$here/tests/rigs/camera/build.sh"
   sim_config
   say "ready: .venv/bin/kit run --simulate --config sim/kit.toml"
   if [ "$run" -eq 1 ]; then

@@ -206,6 +206,25 @@ def make_output(*args: Any, **kwargs: Any) -> Any:
     return _Seam()
 
 
+def yuv420_image(array: Any, width: int, height: int) -> Any:
+    """A PIL image from picamera2's YUV420 array: the Y plane, then U and V, each row
+    padded to the stride (BT.601 limited range, as the Pi's ISP gives for video)."""
+    import numpy as np
+    from PIL import Image
+
+    stride = array.shape[1]
+    y = array[:height, :width].astype(np.float32)
+    quarter = height // 4
+    u = array[height : height + quarter].reshape(height // 2, stride // 2)[:, : width // 2]
+    v = array[height + quarter : height + 2 * quarter].reshape(height // 2, stride // 2)
+    v = v[:, : width // 2]
+    u = np.repeat(np.repeat(u.astype(np.float32) - 128, 2, axis=0), 2, axis=1)
+    v = np.repeat(np.repeat(v.astype(np.float32) - 128, 2, axis=0), 2, axis=1)
+    y = (y - 16) * 1.164
+    rgb = np.stack([y + 1.596 * v, y - 0.392 * u - 0.813 * v, y + 2.017 * u], axis=-1)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
 class Camera:
     """picamera2, one camera, driven by the requests below."""
 
@@ -244,10 +263,13 @@ class Camera:
             raise Failure("missing", "no camera found")
         try:
             self._cam = picamera2.Picamera2(self._num)
-        except Exception as e:  # libcamera refuses a camera another program holds
-            text = str(e)
-            busy = "acquire" in text.lower() or "busy" in text.lower() or "in use" in text
-            raise Failure("busy" if busy else "failed", text) from None
+        except Exception as e:
+            # picamera2 says "Camera __init__ sequence did not complete." and chains what
+            # went wrong: libcamera refusing a camera another program holds is EBUSY
+            # ("Failed to acquire camera: Device or resource busy").
+            first = e.__cause__ or e.__context__ or e
+            busy = "busy" in str(first).lower() or "acquire" in str(first).lower()
+            raise Failure("busy" if busy else "failed", str(first)) from None
         return self._describe()
 
     def _describe(self) -> dict[str, Any]:
@@ -303,6 +325,8 @@ class Camera:
         from picamera2 import encoders
 
         fps = float(said["fps"])
+        # PyAV takes a rate as a whole number or a fraction, not a float.
+        rate = Fraction(fps).limit_denominator(1001)
         gop = max(1, round(fps * int(req["keyframe_seconds"])))
         bitrate = int(req["bitrate_kbps"]) * 1000
         hardware = req.get("encoder", "auto")
@@ -310,11 +334,11 @@ class Camera:
             hardware = "h264_v4l2m2m" if os.path.exists("/dev/video11") else "libx264"
         if hardware == "h264_v4l2m2m":
             encoder = encoders.H264Encoder(
-                bitrate=bitrate, repeat=True, iperiod=gop, framerate=fps, profile="high"
+                bitrate=bitrate, repeat=True, iperiod=gop, framerate=rate, profile="high"
             )
         else:
             encoder = encoders.LibavH264Encoder(
-                bitrate=bitrate, repeat=True, iperiod=gop, framerate=fps
+                bitrate=bitrate, repeat=True, iperiod=gop, framerate=rate
             )
             encoder.preset = req.get("x264_preset") or "ultrafast"
         self._sync_pattern = bool(req.get("sync_pattern"))
@@ -355,12 +379,12 @@ class Camera:
         """A JPEG of the current frame into the memfd passed, without stopping a feed."""
         if self._config is None:
             raise Failure("failed", "the camera is not configured")
-        image = self._cam.capture_image("main")
         said = self._config["said"]
+        image = yuv420_image(self._cam.capture_array("main"), said["width"], said["height"])
         if said["rotate"]:
             image = image.rotate(-said["rotate"], expand=True)
-        with os.fdopen(fd, "wb") as f:
-            image.convert("RGB").save(f, format="JPEG", quality=80)
+        with os.fdopen(fd, "wb", closefd=False) as f:
+            image.save(f, format="JPEG", quality=80)
         return {}
 
     def light(self) -> dict[str, Any]:

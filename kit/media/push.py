@@ -10,10 +10,14 @@ machine's events and decides when retrying is pointless:
   after ``tries`` of them before the stream was ever up, the server is
   unreachable. Once the stream has been up, the same failures mean the network
   is down: keep reconnecting (the recording goes on) until the creator ends.
-- ffmpeg logs nothing when the first connect succeeds, so the push counts as
-  up once TCP connected and ``settle`` seconds passed without an error. A
-  refusal that comes later still counts as one: the stream shows live for a
-  moment, then the key is reported rejected.
+- Up is what the server did: ffmpeg sends media only once the server has answered
+  the publish with NetStream.Publish.Start, so once the ingest has acknowledged
+  ``MEDIA_ACKED`` bytes more on the push connection (the kernel's TCP counters,
+  ``acknowledged``) the publish was accepted and media is flowing. No log line is
+  needed: ffmpeg leaves out "Successfully connected" when the connect completes at
+  once. Without a reading of the counters (``by_acks`` false), the push counts as up
+  once TCP connected and ``settle`` seconds passed without an error. A refusal that
+  comes later still counts as one: the key is reported rejected.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ class Phase(enum.Enum):
     GONE = "gone"  # gave up: rejected or unreachable was reported
 
 
+# More than the RTMP handshake (3 KB), connect and publish (under 1 KB) and a TLS
+# handshake (about 5 KB) together: media has been acknowledged.
+MEDIA_ACKED = 32 * 1024
+
+
 class PushTracker:
     def __init__(
         self,
@@ -39,8 +48,14 @@ class PushTracker:
         settle: float = 2.0,
         stable: float = 10.0,
         connect_timeout: float = 20.0,
+        by_acks: bool = False,
     ) -> None:
         self.tries, self.settle, self.stable = tries, settle, stable
+        self.by_acks = by_acks
+        # Acknowledged bytes on the connection when the push went down (0: a new
+        # connection); up again once MEDIA_ACKED more have been acknowledged.
+        self._ack_base = 0
+        self._last_acked = 0
         self.connect_timeout = connect_timeout
         self.phase = Phase.CONNECTING
         self.ever_up = False
@@ -61,6 +76,7 @@ class PushTracker:
 
     def restarted(self, now: float) -> list[Ev]:
         """ffmpeg was restarted: a new connection attempt begins."""
+        self._ack_base = self._last_acked = 0
         self._tcp_ok_at = None
         self._tcp_ok = False
         self._tls_failed = False
@@ -75,6 +91,20 @@ class PushTracker:
     def resumed(self, now: float) -> list[Ev]:
         """Data is acknowledged again on the same connection."""
         return self._went_up(now) if self.phase is Phase.DOWN else []
+
+    def acknowledged(self, acked: int | None, now: float) -> list[Ev]:
+        """The bytes the ingest has acknowledged on the push connection now (None: no
+        connection). Up once media has been acknowledged since the push went down."""
+        if acked is None or self.phase in (Phase.UP, Phase.GONE):
+            if acked is not None:
+                self._last_acked = acked
+            return []
+        if acked < self._ack_base:
+            self._ack_base = 0  # a new connection counts from zero
+        self._last_acked = acked
+        if acked - self._ack_base >= MEDIA_ACKED:
+            return self._went_up(now)
+        return []
 
     def feed(self, ev: LogEvent, now: float) -> list[Ev]:
         if self.phase is Phase.GONE:
@@ -106,7 +136,11 @@ class PushTracker:
             return []
         if self.phase is Phase.GONE:
             return []
-        if self._tcp_ok_at is not None and now - self._tcp_ok_at >= self.settle:
+        if (
+            not self.by_acks
+            and self._tcp_ok_at is not None
+            and now - self._tcp_ok_at >= self.settle
+        ):
             return self._went_up(now)
         if not self.ever_up and now - self._started >= self.connect_timeout:
             self.phase = Phase.GONE
@@ -124,6 +158,7 @@ class PushTracker:
         return [Ev.PUSH_UP]
 
     def _went_down(self) -> list[Ev]:
+        self._ack_base = self._last_acked
         self.phase = Phase.DOWN
         self._up_since = None
         self.reconnects += 1

@@ -6,9 +6,11 @@ One thread per broadcast owns the ffmpeg process (and the camera feed):
   recording's growth gives the bitrate.
 - The log, redacted of the stream key before it is kept anywhere, feeds the
   PushTracker, which says live / reconnecting / key rejected / unreachable.
-- No new frame for ``stall_timeout`` seconds: ffmpeg is killed and restarted
-  with backoff (2 s, x1.5, jitter, capped); too many quick failures in a row
-  and the broadcast ends with a clear error rather than looping.
+- No new frame for ``stall_timeout`` seconds (3: progress comes every second): ffmpeg
+  is killed and restarted. A run that made progress for HEALTHY_S or more is replaced
+  at once, and the backoff starts over; failures close together back off (2 s, x1.5,
+  jitter, capped), and too many of them in a row end the broadcast with a clear error
+  rather than looping.
 - Stopping sends SIGINT (ffmpeg finishes the segment and the push), then
   SIGKILL after a timeout. The current segment is fsynced every 2 s so a power
   cut loses at most that much.
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 SEGMENT_GLOB = "part-*.mp4"
 MIC_POLL_S = 2.0
 SEND_SAMPLE_S = 1.0
+# While the push is not up, how often the ingest's acknowledgements are read: LIVE
+# shows this soon after the server has accepted the stream.
+PUBLISH_SAMPLE_S = 0.25
 SEND_HISTORY_S = 30.0
 # No byte acknowledged for this long while ffmpeg sends: the link is dead.
 SEND_STALL_S = 4.0
@@ -55,6 +60,8 @@ class _Restart:
 
 RESTART_NOW = _Restart()
 FSYNC_EVERY_S = 2.0
+# A run that made progress this long was healthy: its failure restarts ffmpeg at once.
+HEALTHY_S = 10.0
 BITRATE_WINDOW_S = 6.0
 
 
@@ -87,7 +94,7 @@ class Supervisor:
         on_event: Callable[[Event], None],
         secrets: list[str],
         ffmpeg_bin: str = "ffmpeg",
-        stall_timeout: float = 8.0,
+        stall_timeout: float = 3.0,
         stop_timeout: float = 8.0,
         max_quick_failures: int = 4,
         backoff: Backoff | None = None,
@@ -115,6 +122,9 @@ class Supervisor:
         self._push_bytes = push_bytes
         self._target_kbps = target_kbps
         self._send_stalled = False
+        # Seconds the last ffmpeg run made progress: HEALTHY_S or more and its end is
+        # not part of a crash loop.
+        self._healthy_s = 0.0
         # True while the microphone is gone: ffmpeg runs on silence meanwhile.
         self._silent = False
         self._stop = threading.Event()
@@ -159,12 +169,11 @@ class Supervisor:
     # -- the supervisor thread ------------------------------------------------
 
     def _run(self) -> None:
-        tracker = PushTracker(self._clock())
+        tracker = PushTracker(self._clock(), by_acks=self._push_bytes is not None)
         quick_failures = 0
         outcome: Event = Ev.PIPELINE_STOPPED
         try:
             while not self._stop.is_set():
-                started = self._clock()
                 result = self._run_once(tracker)
                 if self._stop.is_set():
                     break
@@ -175,15 +184,22 @@ class Supervisor:
                 if result is not None:
                     outcome = result  # type: ignore[assignment]
                     break
-                quick_failures = quick_failures + 1 if self._clock() - started < 30 else 1
+                if self._healthy_s >= HEALTHY_S:
+                    # A run that went well for a while: this failure is the encoder's,
+                    # not a crash loop. Replace it at once and forget earlier failures.
+                    quick_failures = 1
+                    self._backoff.reset()
+                    delay = 0.0
+                else:
+                    quick_failures += 1
+                    delay = self._backoff.next()
                 if quick_failures >= self._max_quick:
                     outcome = Failed(Failure.PIPELINE, self._last_error() or "ffmpeg keeps failing")
                     break
                 with self._lock:
                     self._stats.restarts += 1
-                delay = self._backoff.next()
                 log.warning("ffmpeg ended; restarting in %.1f s", delay)
-                if self._stop.wait(delay):
+                if delay and self._stop.wait(delay):
                     break
                 for ev in tracker.restarted(self._clock()):
                     self._emit(ev, tracker)
@@ -249,13 +265,15 @@ class Supervisor:
         parser = ProgressParser()
         now = self._clock()
         last_frame, last_frame_at = -1, now + 5.0  # grace for ffmpeg to start up
+        first_frame_at: float | None = None
+        self._healthy_s = 0.0
         last_sync = now
         sizes: deque[tuple[float, int]] = deque()
         segment: Path | None = None
         mic_error = ""
         stop_sent_at: float | None = None
         restart = False  # ended on purpose to switch between the mic and silence
-        last_mic_poll = last_send_sample = now
+        last_mic_poll = last_send_sample = last_publish_sample = now
         sent: deque[tuple[float, int]] = deque()
         open_streams = 2
         while open_streams:
@@ -276,6 +294,10 @@ class Supervisor:
                         if p is not None:
                             if p.frame > last_frame:
                                 last_frame, last_frame_at = p.frame, self._clock()
+                                if first_frame_at is None:
+                                    first_frame_at = last_frame_at
+                                # How long this run has been making progress.
+                                self._healthy_s = last_frame_at - first_frame_at
                             self._progress(p, sizes)
                         continue
                     ev = classify(line)
@@ -297,9 +319,16 @@ class Supervisor:
             if segment is not None and now - last_sync >= FSYNC_EVERY_S:
                 fsync_path(segment)
                 last_sync = now
-            if self._push_bytes is not None and now - last_send_sample >= SEND_SAMPLE_S:
-                last_send_sample = now
-                self._sample_send_rate(proc.pid, tracker, sent, now)
+            if self._push_bytes is not None:
+                up = tracker.phase.value == "up" or self._send_stalled
+                if not up and now - last_publish_sample >= PUBLISH_SAMPLE_S:
+                    # Not up yet: has the server accepted the publish (media acknowledged)?
+                    last_publish_sample = now
+                    for out in tracker.acknowledged(self._push_bytes(proc.pid), now):
+                        self._emit(out, tracker)
+                elif up and now - last_send_sample >= SEND_SAMPLE_S:
+                    last_send_sample = now
+                    self._sample_send_rate(proc.pid, tracker, sent, now)
             if stop_sent_at is None:
                 if self._silent and now - last_mic_poll >= MIC_POLL_S:
                     last_mic_poll = now
@@ -330,11 +359,12 @@ class Supervisor:
                     )
                     self._remember("ffmpeg stalled")
                     proc.kill()
+                    last_frame_at = float("inf")  # killed once; its pipes close next
             elif now - stop_sent_at > self._stop_timeout:
                 log.warning("ffmpeg did not stop in %.0f s; killing it", self._stop_timeout)
                 proc.kill()
         proc.wait()
-        if segment is not None:
+        if segment is not None and not drop_if_empty(segment, self._ffmpeg):
             fsync_path(segment)
         if self._stop.is_set():
             return None
@@ -451,6 +481,27 @@ def next_segment_number(session_dir: Path) -> int:
         if p.stem.split("-")[1].isdigit()
     ]
     return max(numbers) + 1 if numbers else 0
+
+
+def drop_if_empty(segment: Path, ffmpeg_bin: str = "ffmpeg") -> bool:
+    """Remove the segment an ended ffmpeg run left if no frame in it can be read (an
+    ffmpeg killed before its first fragment): every segment on disk plays. True if
+    removed."""
+    ffprobe = str(Path(ffmpeg_bin).with_name("ffprobe")) if "/" in ffmpeg_bin else "ffprobe"
+    try:
+        r = subprocess.run(
+            [ffprobe, "-v", "error", "-read_intervals", "%+#1", "-show_entries",
+             "packet=pts", "-of", "csv=p=0", str(segment)],
+            capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False  # cannot tell: keep it
+    if r.returncode == 0 and r.stdout.strip():
+        return False
+    log.warning("removing %s: no media in it (%s)", segment.name, r.stderr.strip()[-200:])
+    with contextlib.suppress(OSError):
+        segment.unlink()
+    return True
 
 
 def recording_bytes(session_dir: Path) -> int:

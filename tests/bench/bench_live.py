@@ -12,6 +12,15 @@ machine is shared and noisy; nothing here is asserted.
 - peak RSS: the daemon's VmHWM from /proc
 - first packet: end of the countdown -> first audio/video frame at the ingest
 - live again: ingest back after a 10 s outage -> the kit says live again
+- daemon bytes per frame: what the daemon's process read and wrote (/proc/PID/io, rchar
+  + wchar: ffmpeg's log and progress lines, the API) per frame: no frame passes through it
+- A/V offset: kit.avsync on what arrived at the ingest, with the sync pattern on
+
+With --camera rig the picture comes from the real picamera2 on the camera rig
+(tests/rigs/camera), in the camera's own process, whose CPU and memory are shown beside
+the daemon's; with --camera pi, on a Raspberry Pi, from its camera through the system's
+picamera2 (stop the kit's service first: the camera is one program's at a time). The
+default is the simulation's test pattern.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from kit import destination
+from kit import avsync, destination
 from kit.media import pipeline
 from tests.integration.kitproc import KitProcess, write_config
 from tests.peers.ingest import Ingest
@@ -52,8 +61,38 @@ def poll_until(kit: KitProcess, pred, timeout: float, step: float = 0.02) -> flo
     raise TimeoutError
 
 
-def run_kit(ingest: Ingest, root: Path, seconds: float) -> dict[str, float]:
-    cfg = write_config(root, ingest.rtmp_url())
+def io_bytes(pid: int) -> int:
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["rchar"]) + int(fields["wchar"])
+
+
+SYNC = """
+[simulation]
+sync_pattern = true
+"""
+
+
+def rig_camera() -> str:
+    from tests.peers.camrig import ensure_rig, enter_argv
+
+    ensure_rig()
+    return f"""
+[camera]
+source = "picamera2"
+python = "{" ".join(enter_argv("python3"))}"
+"""
+
+
+PI_CAMERA = """
+[camera]
+source = "picamera2"
+python = "/usr/bin/python3"
+"""
+
+
+def run_kit(ingest: Ingest, root: Path, seconds: float, camera: str) -> dict[str, float]:
+    extra = SYNC + {"rig": rig_camera, "pi": lambda: PI_CAMERA}.get(camera, lambda: "")()
+    cfg = write_config(root, ingest.rtmp_url(), extra=extra)
     kit = KitProcess(cfg, root / "daemon.log")
     kit.start()
     try:
@@ -68,14 +107,19 @@ def run_kit(ingest: Ingest, root: Path, seconds: float) -> dict[str, float]:
         poll_until(kit, lambda s: s["state"] == "live", 10)
         time.sleep(1)  # let the encoder settle before measuring
         children = daemon.children(recursive=True)
-        encoder = max(children, key=lambda c: len(c.cmdline()))
+        encoder = next(c for c in children if "-progress" in c.cmdline())
+        source = [c for c in children if c.pid != encoder.pid]
         d0, e0 = cpu_seconds(daemon), cpu_seconds(encoder)
-        c0 = sum(cpu_seconds(c) for c in children)
+        s0 = sum(cpu_seconds(c) for c in source)
+        io0, f0 = io_bytes(daemon.pid), kit.status()["frame"]
         t0 = time.monotonic()
         time.sleep(seconds)
         wall = time.monotonic() - t0
         d1, e1 = cpu_seconds(daemon), cpu_seconds(encoder)
-        c1 = sum(cpu_seconds(c) for c in children)
+        s1 = sum(cpu_seconds(c) for c in source)
+        io1, f1 = io_bytes(daemon.pid), kit.status()["frame"]
+        source_rss = sum(c.memory_info().rss for c in source) / 2**20
+        flv = ingest.recordings()
 
         ingest.stop()
         poll_until(kit, lambda s: s["state"] == "reconnecting", 15)
@@ -87,11 +131,18 @@ def run_kit(ingest: Ingest, root: Path, seconds: float) -> dict[str, float]:
         rss = peak_rss_mb(daemon.pid)
         kit.cli("live", "stop")
         kit.wait_state("idle")
+        sync = avsync.measure(flv)
         return {
             "wall": wall,
             "daemon_cpu": d1 - d0,
             "encoder_cpu": e1 - e0,
-            "total_cpu": (d1 - d0) + (c1 - c0),
+            "source_cpu": s1 - s0,
+            "source_rss_mb": source_rss,
+            "total_cpu": (d1 - d0) + (e1 - e0) + (s1 - s0),
+            "bytes_per_frame": (io1 - io0) / max(1, f1 - f0),
+            "sync_mean": sync.mean,
+            "sync_min": sync.min,
+            "sync_max": sync.max,
             "rss_mb": rss,
             "first_packet": first_media - countdown_end,
             "live_again": live_again,
@@ -102,19 +153,24 @@ def run_kit(ingest: Ingest, root: Path, seconds: float) -> dict[str, float]:
 
 
 def run_bare(ingest: Ingest, root: Path, seconds: float) -> float:
-    """The same encode and tee outputs, the test pattern generated inside ffmpeg."""
+    """The same encode and tee outputs in one ffmpeg, the test pattern generated inside."""
     dest = destination.parse(ingest.rtmp_url(), "bare")
+    encode = pipeline.Encode("libx264", 720, 1280, 30, 2500)
     spec = pipeline.Spec(
-        pipeline.VideoFeed(0, "rawvideo", 720, 1280, 30),
+        pipeline.VideoFeed(0, 720, 1280, 30.0, time.time()),
         pipeline.AudioFeed("tone"),
-        pipeline.Encode("libx264", 720, 1280, 30, 2500),
+        encode,
         pipeline.Outputs(root / "part-%04d.mp4", 10, 0, dest),
     )
     argv = pipeline.build(spec)
     i = argv.index("pipe:0")
-    # Replace the piped raw input (-f rawvideo ... -i pipe:0) by the inline pattern.
+    # Replace the camera's input (-f nut ... -i pipe:0) by the inline pattern, and the
+    # copy by the encode the camera source does.
     start = argv.index("-f")
     argv[start : i + 1] = ["-re", "-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30"]
+    c = argv.index("copy")
+    x264 = {"b:v": "2500k", "g": 60, "pix_fmt": "yuv420p", **pipeline.x264_args(encode)}
+    argv[c : c + 1] = ["libx264", *[x for k, v in x264.items() for x in (f"-{k}", str(v))]]
     proc = psutil.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -132,12 +188,19 @@ def run_bare(ingest: Ingest, root: Path, seconds: float) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument(
+        "--camera",
+        choices=("test-pattern", "rig", "pi"),
+        default="test-pattern",
+        help="the simulation's test pattern, the real picamera2 on the camera rig, or "
+        "the Pi's own camera through the system's picamera2 (run on a Pi)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="kit-bench-") as tmp, Ingest() as ingest:
         root = Path(tmp)
         (root / "kit").mkdir()
         (root / "bare").mkdir()
-        k = run_kit(ingest, root / "kit", args.seconds)
+        k = run_kit(ingest, root / "kit", args.seconds, args.camera)
         bare = run_bare(ingest, root / "bare", args.seconds)
     rows = [
         ("live window", f"{k['wall']:.1f} s", ""),
@@ -146,9 +209,17 @@ def main() -> int:
             f"{k['daemon_cpu']:.2f} s",
             f"{100 * k['daemon_cpu'] / k['encoder_cpu']:.2f}% of ffmpeg's (budget 2%)",
         ),
-        ("encoder ffmpeg CPU", f"{k['encoder_cpu']:.2f} s", ""),
+        ("encoder ffmpeg CPU (copies the video)", f"{k['encoder_cpu']:.2f} s", ""),
+        (f"camera source CPU ({args.camera})", f"{k['source_cpu']:.2f} s", ""),
+        (f"camera source RSS ({args.camera})", f"{k['source_rss_mb']:.1f} MB", ""),
+        ("daemon bytes read+written per frame", f"{k['bytes_per_frame']:.0f} B", "no pixels"),
         (
-            "kit total CPU (daemon + children)",
+            "A/V offset at the ingest (picture - sound)",
+            f"{k['sync_mean']:+.1f} ms",
+            f"min {k['sync_min']:+.1f}, max {k['sync_max']:+.1f}; budget -125..+45",
+        ),
+        (
+            "kit total CPU (daemon + source + ffmpeg)",
             f"{k['total_cpu']:.2f} s",
             f"kit/bare = {k['total_cpu'] / bare:.2f}",
         ),

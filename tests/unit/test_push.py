@@ -219,3 +219,63 @@ def test_slow_refusal_is_still_a_refusal() -> None:
         events += t.tick(start + 1.2)  # the supervisor ticks while the handshake runs
         events += t.feed(EIO, start + 1.5)
     assert Ev.KEY_REJECTED in events
+
+
+# -- up from what the server acknowledged (the kernel's TCP counters) ------------------
+
+
+def _by_acks() -> PushTracker:
+    return PushTracker(0.0, tries=3, settle=1.0, stable=10.0, connect_timeout=20.0, by_acks=True)
+
+
+@pytest.mark.parametrize(
+    ("acks", "up_at"),
+    [
+        # Handshake, connect and publish only (the server has not accepted it): not up.
+        ([(0.25, 3_500), (0.5, 4_200), (5.0, 4_200)], None),
+        # Media acknowledged: up at once, however long the settle time would be.
+        ([(0.25, 3_500), (0.5, 40_000)], 0.5),
+        # No connection to read yet, then media.
+        ([(0.25, None), (0.5, None), (0.75, 100_000)], 0.75),
+    ],
+)
+def test_up_once_media_is_acknowledged(
+    acks: list[tuple[float, int | None]], up_at: float | None
+) -> None:
+    t = _by_acks()
+    got = None
+    for at, acked in acks:
+        if t.acknowledged(acked, at) == [Ev.PUSH_UP]:
+            got = at
+    assert got == up_at
+
+
+def test_by_acks_a_tcp_connect_alone_never_shows_live() -> None:
+    # A port that answers TCP but never takes the stream (not RTMP, or a publish that
+    # hangs): no LIVE from the connect and the settle time alone.
+    t = _by_acks()
+    assert t.feed(TCP_OK, 0.0) == []
+    assert t.tick(1.5) == []
+    assert t.tick(10.0) == []
+    assert t.phase is Phase.CONNECTING
+
+
+def test_by_acks_up_even_when_ffmpeg_logs_no_connect_line() -> None:
+    # ffmpeg leaves out "Successfully connected" when the connect completes at once.
+    t = _by_acks()
+    assert t.acknowledged(64_000, 0.3) == [Ev.PUSH_UP]
+    assert t.tick(25.0) == []  # and never "the server did not answer"
+
+
+def test_by_acks_down_then_up_again_only_on_new_media() -> None:
+    t = _by_acks()
+    assert t.acknowledged(500_000, 1.0) == [Ev.PUSH_UP]
+    assert t.acknowledged(600_000, 2.0) == []
+    assert t.stalled() == [Ev.PUSH_DOWN]  # a dead link: the same connection, no new acks
+    assert t.acknowledged(600_000, 3.0) == []  # still the old bytes: not up
+    assert t.acknowledged(610_000, 4.0) == []  # a trickle is not media flowing again
+    assert t.acknowledged(650_000, 5.0) == [Ev.PUSH_UP]
+    # ffmpeg restarted: a new connection counts from zero.
+    assert t.restarted(6.0) == [Ev.PUSH_DOWN]
+    assert t.acknowledged(20_000, 6.5) == []
+    assert t.acknowledged(40_000, 7.0) == [Ev.PUSH_UP]

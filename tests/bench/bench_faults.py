@@ -1,0 +1,77 @@
+"""Benchmark: how long the stream is gone at the ingest when the encoder fails mid-broadcast.
+
+Run:  .venv/bin/python -m tests.bench.bench_faults [--times 3]
+
+The kit's supervisor (the daemon's own code, through tests/peers/live.py) streams the
+simulation's test pattern to a local nginx ingest; after each healthy stretch ffmpeg is
+killed (a crash) or stopped with SIGSTOP (a hang). The gap is the time between the last
+frame that reached the ingest before the fault and the first after it. Budgets (issue 12):
+at most 1 s after a crash, 4 s after a hang. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kit.machine import Ev
+from kit.media import supervisor
+from tests.peers.ingest import Ingest
+from tests.peers.live import Live
+
+
+def gap(ingest: Ingest, live: Live, old_pid: int) -> float:
+    """From the last frame of the failed ffmpeg that reached the ingest (what it had in
+    flight included) to the first of its replacement."""
+    live.wait(lambda: live.supervisor.pid not in (None, old_pid), 20, "a new ffmpeg")
+    restarted = time.monotonic()
+    after = ingest.wait_for_media(timeout=20, since=restarted)
+    before = max(
+        (t.arrived for t in ingest.media_tags() if not t.config and t.arrived < restarted),
+        default=restarted,
+    )
+    return after - before
+
+
+def run(kind: str, times: int) -> list[float]:
+    gaps = []
+    with (
+        tempfile.TemporaryDirectory(prefix="kit-faults-") as tmp,
+        Ingest() as ingest,
+        Live(ingest.rtmp_url(), "bench", Path(tmp), push_health=True) as live,
+    ):
+        live.wait_for(Ev.PUSH_UP, 15)
+        for _ in range(times):
+            live.wait(lambda: live.supervisor._healthy_s > supervisor.HEALTHY_S + 1, 40, "healthy")
+            pid = live.supervisor.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL if kind == "crash" else signal.SIGSTOP)
+            gaps.append(gap(ingest, live, pid))
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    return gaps
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--times", type=int, default=3)
+    args = ap.parse_args()
+    rows = [("encoder crash (SIGKILL)", run("crash", args.times), 1.0),
+            ("encoder hang (SIGSTOP)", run("hang", args.times), 4.0)]  # fmt: skip
+    print("| fault | gaps at the ingest | median | budget |")
+    print("|---|---|---|---|")
+    for name, gaps, budget in rows:
+        listed = ", ".join(f"{g:.2f}" for g in gaps)
+        print(f"| {name} | {listed} s | {statistics.median(gaps):.2f} s | {budget:.0f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
