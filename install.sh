@@ -162,6 +162,11 @@ STATE="$ROOT/var/lib/kit"
 UNIT="$ROOT/etc/systemd/system/kit.service"
 NM_CONF="$ROOT/etc/NetworkManager/conf.d/90-kit-wifi-powersave.conf"
 POLKIT_RULE="$ROOT/etc/polkit-1/rules.d/50-kit-networkmanager.rules"
+HIDEPID_UNIT="$ROOT/etc/systemd/system/kit-hidepid.service"
+HIDEPID_WANTS="$ROOT/etc/systemd/system/sysinit.target.wants/kit-hidepid.service"
+# The services that must still see every process once /proc hides them (as root without
+# CAP_SYS_PTRACE they see only their own): a drop-in puts each in the group "proc".
+PROC_SERVICES=(systemd-logind NetworkManager)
 PI_PACKAGES=(
   ffmpeg python3 python3-venv python3-dev gcc libasound2-dev alsa-utils
   ca-certificates qrencode iw iproute2
@@ -305,6 +310,48 @@ polkit_rule() {
   fi
 }
 
+hide_processes() {
+  # While live, the stream key is in ffmpeg's command line (/proc/PID/cmdline, ps), which
+  # every local user can read unless /proc hides other users' processes. ProtectProc= in
+  # kit.service cannot: it hides other processes from the kit, not the kit from others.
+  # kit-hidepid.service remounts /proc with hidepid=invisible,gid=proc at every boot.
+  # The group "proc" sees everything: systemd-logind and NetworkManager join it through
+  # a drop-in; polkitd sets its own groups from /etc/group, so its user joins the group.
+  local changed=0 unit dropin
+  if ! getent group proc >/dev/null; then
+    say "creating the group proc (may see every process in /proc)"
+    groupadd --system proc
+  fi
+  if getent passwd polkitd >/dev/null && ! id -nG polkitd | tr ' ' '\n' | grep -qx proc; then
+    usermod -aG proc polkitd
+    changed=1
+  fi
+  for unit in "${PROC_SERVICES[@]}"; do
+    dropin="$ROOT/etc/systemd/system/$unit.service.d/kit-proc.conf"
+    if ! cmp -s "$here/systemd/kit-proc.conf" "$dropin"; then
+      install -D -m 0644 "$here/systemd/kit-proc.conf" "$dropin"
+      changed=1
+    fi
+  done
+  if ! cmp -s "$here/systemd/kit-hidepid.service" "$HIDEPID_UNIT"; then
+    say "hiding each user's processes from the others in /proc (the stream key in ffmpeg's)"
+    install -D -m 0644 "$here/systemd/kit-hidepid.service" "$HIDEPID_UNIT"
+    changed=1
+  fi
+  if systemd_running; then
+    systemctl daemon-reload
+    # The services that need to see every process get their group before /proc hides.
+    if [ "$changed" -eq 1 ]; then
+      systemctl try-restart polkit.service "${PROC_SERVICES[@]/%/.service}" || true
+    fi
+    systemctl enable --now kit-hidepid.service
+  elif [ "$(readlink "$HIDEPID_WANTS" 2>/dev/null)" != /etc/systemd/system/kit-hidepid.service ]
+  then
+    install -d "$(dirname "$HIDEPID_WANTS")"
+    ln -sfn /etc/systemd/system/kit-hidepid.service "$HIDEPID_WANTS"
+  fi
+}
+
 systemd_running() { [ -d /run/systemd/system ]; }
 
 install_service() {
@@ -382,6 +429,7 @@ install_pi() {
   hotspot_password
   wifi_power_save_off
   polkit_rule
+  hide_processes
   install_service
   print_address
   print_hotspot
@@ -395,6 +443,20 @@ uninstall_pi() {
   fi
   rm -f "$UNIT" "$ROOT/etc/systemd/system/multi-user.target.wants/kit.service" "$NM_CONF"
   rm -f "$POLKIT_RULE"
+  # /proc shows every process again from the next boot (now, if systemd runs); the group
+  # proc stays (other hardening may use it).
+  if systemd_running && [ -f "$HIDEPID_UNIT" ]; then
+    systemctl disable kit-hidepid.service 2>/dev/null || true
+    mount -o remount,hidepid=off /proc || true
+  fi
+  rm -f "$HIDEPID_UNIT" "$HIDEPID_WANTS"
+  for d in "${PROC_SERVICES[@]}"; do
+    rm -f "$ROOT/etc/systemd/system/$d.service.d/kit-proc.conf"
+    rmdir "$ROOT/etc/systemd/system/$d.service.d" 2>/dev/null || true
+  done
+  if getent passwd polkitd >/dev/null && id -nG polkitd | tr ' ' '\n' | grep -qx proc; then
+    gpasswd -d polkitd proc >/dev/null || true
+  fi
   # The polkit folders, if the installer made them: empty, and no package's.
   local d
   for d in "$ROOT/etc/polkit-1/rules.d" "$ROOT/etc/polkit-1"; do

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kit import sdnotify
+from kit import recovery, sdnotify, startup
 from kit.api.app import WebServer, create_app
 from kit.api.auth import ensure_token
 from kit.api.web import WebDeps
@@ -195,10 +195,24 @@ def snapshot_source(camera: CameraSource) -> Any:
     return from_camera if hasattr(camera, "snapshot") else None
 
 
-def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
+def run(
+    cfg: Config, simulate: bool = False, verbose: bool = False, config_path: str = "the config"
+) -> int:
     setup_logging(verbose)
-    for folder in (cfg.state.dir, cfg.recording.dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    # First, before a pin, the store or a port is opened: a sentence, not a traceback.
+    try:
+        lock = startup.claim(cfg, config_path)
+    except startup.StartupError as e:
+        log.error("%s", e)
+        sdnotify.notify(f"STATUS={e}")
+        return 1
+    try:
+        return _run(cfg, simulate, config_path)
+    finally:
+        lock.release()
+
+
+def _run(cfg: Config, simulate: bool, config_path: str) -> int:
     cfg.state.dir.chmod(0o700)
     token = ensure_token(cfg.state.dir)
     settings = Settings(cfg, cfg.state.dir)
@@ -208,6 +222,7 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
     if isinstance(audio, AlsaMicrophone) and not audio.available():
         log.warning("no microphone found yet; the pre-flight check will say so")
     store = Store(cfg.state.dir / "kit.db")
+    recovery.close_interrupted(store)  # a broadcast a crash or a power cut left open
     encoder = encoders.choose(cfg.stream.encoder)
 
     conductor: Conductor | None = None
@@ -249,7 +264,11 @@ def run(cfg: Config, simulate: bool = False, verbose: bool = False) -> int:
             network=network,
         )
         app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)
-        web = WebServer(app, cfg.web.host, cfg.web.port)
+        try:
+            web = WebServer(app, cfg.web.host, cfg.web.port)
+        except OSError as e:  # taken in the moment since startup.claim looked
+            log.error("%s", startup.port_error(e, cfg.web.host, cfg.web.port, config_path))
+            return 1
         stop = threading.Event()
 
         def on_signal(signum: int, _frame: Any) -> None:

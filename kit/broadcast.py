@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from kit import destination, naming
+from kit import destination, figures, naming, recfiles
 from kit.config import Config
 from kit.destination import Destination
 from kit.hw import health
@@ -42,6 +42,19 @@ NETWORK_BEHIND = (
 # visitor's language from status["i18n"], kit status and the API read the English.
 SAY_MIC_MISSING = define("status.microphone_missing", MIC_MISSING)
 SAY_NETWORK_BEHIND = define("status.network_behind", NETWORK_BEHIND)
+# The recording's fate, whenever it is not "recording" (the supervisor's recording_state).
+SAY_RECORDING = {
+    "disk_full": define(
+        "status.recording_disk_full",
+        "Recording stopped: the disk is full. The stream goes on; the recording starts "
+        "again by itself when there is room.",
+    ),
+    "folder_gone": define(
+        "status.recording_folder_gone",
+        "Recording stopped: its folder is gone (was a USB disk unplugged?). The stream goes "
+        "on; the recording starts again by itself when the folder is back.",
+    ),
+}
 
 
 class SpecFor(Protocol):
@@ -172,6 +185,11 @@ class Broadcast:
             target_kbps=encode.bitrate_kbps + encode.audio_bitrate_kbps,
         )
         self.started = clock()
+        self._root = cfg.recording.dir
+        self.figures = figures.Sampler(
+            store, self.id, lambda: self.supervisor.stats(), self.started, clock=clock,
+            fps=cfg.stream.fps,
+        )  # fmt: skip
         self.markers = 0
         self.peak_temperature_c: float | None = None
         self._lock = threading.Lock()
@@ -179,6 +197,7 @@ class Broadcast:
     def start(self) -> None:
         log.info("broadcast %d to %s, recording in %s", self.id, self.destination.host, self.folder)
         self.supervisor.start()
+        self.figures.start()
 
     def stop(self, wait: bool = False) -> None:
         """Ask for an orderly stop (the supervisor sends PIPELINE_STOPPED when ffmpeg has
@@ -216,6 +235,8 @@ class Broadcast:
             warnings.append(SAY_MIC_MISSING())
         if stats.get("network") == "behind":
             warnings.append(SAY_NETWORK_BEHIND())
+        if stats.get("recording_state") in SAY_RECORDING:
+            warnings.insert(0, SAY_RECORDING[str(stats["recording_state"])]())
         if warnings:
             out["warnings"] = [str(w) for w in warnings]
             out["i18n"] = {"warnings": [w.as_dict() for w in warnings]}
@@ -238,6 +259,9 @@ class Broadcast:
             peak_temperature_c=self.peak_temperature_c,
         )
         log.info("broadcast %d ended (%s)", self.id, end_state)
+        self.figures.stop()
+        if not self.figures.went_live(stats):  # an attempt leaves nothing behind
+            recfiles.discard(self._store, self._root, self.folder, self.id)
         return {
             "session_id": self.id,
             "duration_s": round(self._clock() - self.started, 1),

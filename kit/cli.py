@@ -30,7 +30,7 @@ def _load(args: argparse.Namespace) -> config_mod.Config:
 def cmd_run(args: argparse.Namespace) -> int:
     from kit.app import run
 
-    return run(_load(args), simulate=args.simulate, verbose=args.verbose)
+    return run(_load(args), simulate=args.simulate, verbose=args.verbose, config_path=args.config)
 
 
 def _clock(seconds: float) -> str:
@@ -50,6 +50,8 @@ def format_status(st: dict[str, Any]) -> str:
         lines.append(f"What to do:  {st['advice']}")
     if st.get("title"):
         lines.append(f"Title:       {st['title']}")
+    for warning in st.get("warnings", []):
+        lines.append(f"Warning:     {warning}")
     if "session_id" in st:
         lines += [
             f"Bitrate:     {st['bitrate_kbps']:.0f} kb/s   FPS: {st['fps']:.1f}   "

@@ -227,7 +227,15 @@ class RecordingConfig:
     dir: Path = _field(Path("/var/lib/kit/recordings"), "Folder for recordings.", _absolute)
     segment_seconds: int = _field(60, "Length of each recording segment.", _range(10, 600))
     min_free_mb: int = _field(
-        500, "Refuse to go live with less free space than this.", _range(50, 100000)
+        500,
+        "Free space to keep for recording: the oldest recordings make room (see retention); "
+        "the kit refuses to go live with less.",
+        _range(50, 100000),
+    )
+    retention: bool = _field(
+        True,
+        "Before and during a broadcast, remove the oldest finished recordings to keep "
+        "min_free_mb free; never the current one or one marked keep on the page.",
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kit import checks, machine, sdnotify
+from kit import checks, machine, retention, sdnotify
 from kit.broadcast import Broadcast
 from kit.config import Config
 from kit.hw import health, lights
@@ -42,6 +42,8 @@ HOTSPOT_FAILED = define("status.hotspot_failed", "could not open: {reason}")
 ADVICE = {state: define(f"advice.{state.value}", text) for state, text in machine.ADVICE.items()}
 CHECKS_CRASHED = define("check.internal.crashed", "Checks failed: {error}")
 HEALTH_EVERY_S = 5.0
+# How often the recordings are made room for (kit.retention), idle or on air.
+RETENTION_EVERY_S = 30.0
 # While the camera is missing or busy, it is looked for again this often.
 CAMERA_RETRY_S = 15.0
 
@@ -126,6 +128,26 @@ class Conductor:
     def start(self) -> None:
         self._thread.start()
         threading.Thread(target=self._camera_watch, name="camera-watch", daemon=True).start()
+        threading.Thread(target=self._retention, name="retention", daemon=True).start()
+
+    def make_room(self) -> list[int]:
+        """Keep [recording] min_free_mb free by removing the oldest finished recordings
+        (kit.retention), unless [recording] retention is off; never the one on air."""
+        rec = self._p.current().recording
+        if not rec.retention:
+            return []
+        broadcast = self._broadcast
+        current = broadcast.id if broadcast is not None else None
+        try:
+            return retention.make_room(
+                self._p.store, rec.dir, rec.min_free_mb * 2**20, current=current
+            )
+        except OSError:  # no recordings folder (a USB disk unplugged): nothing to remove
+            return []
+
+    def _retention(self) -> None:
+        while not self._stopping.wait(RETENTION_EVERY_S):
+            self.make_room()
 
     def submit(self, event: Event) -> None:
         self._events.put((event, None))
@@ -308,11 +330,14 @@ class Conductor:
     def _show_lights(self) -> None:
         state = self._status.state
         broadcast = self._broadcast
-        struggling = broadcast is not None and broadcast.supervisor.stats()["network"] == "behind"
+        stats = broadcast.supervisor.stats() if broadcast is not None else {}
+        struggling = stats.get("network") == "behind"
+        not_recording = stats.get("recording_state", "ok") != "ok"
         with self._lights_lock:
             relay = lights.ring_light(state, self._p.current().light.mode, self._manual_light)
             no_camera = self._camera_problem is not None
-            self._p.lights.show(relay, lights.pattern(state, struggling, no_camera))
+            pattern = lights.pattern(state, struggling, no_camera, not_recording)
+            self._p.lights.show(relay, pattern)
 
     def _camera_watch(self) -> None:
         """Look at the camera at start, then again every CAMERA_RETRY_S while something is
@@ -393,6 +418,7 @@ class Conductor:
 
     def _checks_worker(self, generation: int) -> None:
         try:
+            self.make_room()  # before the disk check, which wants min_free_mb free
             results = self.run_checks()
         except Exception as e:
             log.exception("pre-flight checks failed to run")

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, jsonify, redirect, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from kit.api import auth
+from kit.api import auth, body
 from kit.api.auth import bearer_ok
 from kit.api.web import WebDeps
 from kit.machine import ON_AIR_STATES, READY_STATES, Ev, State
@@ -65,6 +65,7 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     if web is not None:
+        from kit.api import recordings
         from kit.api.web import blueprint
 
         app.secret_key = auth.ensure_secret_key(web.state_dir)
@@ -75,6 +76,7 @@ def create_app(
             "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
         }
         app.register_blueprint(blueprint(conductor, web))
+        app.register_blueprint(recordings.blueprint(conductor, web))
 
     @app.before_request
     def _authenticate() -> Any:
@@ -82,12 +84,9 @@ def create_app(
             return None  # the CLI: the token is the proof, no cookie, no CSRF
         if web is None:
             return jsonify(error="unauthorized: use the kit's API token"), 401
-        from kit.api.web import is_public
+        from kit.api.web import is_public, signed_in
 
-        logged_in = session.get("auth") is not None and hmac.compare_digest(
-            str(session.get("auth")), str(auth.password_generation(web.state_dir))
-        )
-        if not (logged_in or is_public(request.endpoint)):
+        if not (signed_in(web) or is_public(request.endpoint)):
             if request.path.startswith("/api/") or request.path == "/events":
                 return jsonify(error="unauthorized: log in on the page or use the API token"), 401
             return redirect(url_for("web.login"))
@@ -97,6 +96,11 @@ def create_app(
             if not expected or not hmac.compare_digest(str(sent), str(expected)):
                 return jsonify(error="refused: missing or wrong CSRF token; reload the page"), 403
         return None
+
+    @app.before_request
+    def _body() -> None:
+        # After the check above: a body is read only from a client that may send one.
+        body.check(request)
 
     @app.after_request
     def _headers(resp: Any) -> Any:
@@ -197,8 +201,8 @@ def create_app(
 
     @app.post("/api/mic/gain")
     def mic_gain_set() -> Any:
-        body = request.get_json(silent=True) or {}
-        percent = body.get("percent")
+        fields = body.json_object(request)
+        percent = fields.get("percent")
         if (
             isinstance(percent, bool)
             or not isinstance(percent, (int, float))
@@ -211,8 +215,8 @@ def create_app(
     def press() -> Any:
         if simulate_press is None:
             return jsonify(error="presses can be simulated only with kit run --simulate"), 404
-        body = request.get_json(silent=True) or {}
-        hold = body.get("hold", 0.15)
+        fields = body.json_object(request)
+        hold = fields.get("hold", 0.15)
         if (
             isinstance(hold, bool)
             or not isinstance(hold, (int, float))

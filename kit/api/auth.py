@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kit.fsutil import write_atomic
@@ -143,6 +146,89 @@ def ensure_secret_key(state_dir: Path) -> bytes:
     key = secrets.token_bytes(32)
     write_atomic(path, key.hex() + "\n", mode=0o600)
     return key
+
+
+class Sessions:
+    """The page's logged-in sessions, each a random id in the signed cookie and a record here.
+
+    A cookie opens the page only while its record exists: logging out removes it, so a
+    copy of the cookie taken before (a shared phone, a proxy's log) opens nothing after.
+    The records live in the state folder (``web-sessions``, mode 0600, written atomically
+    at each login and logout), so a restart or a power cut does not log every phone out,
+    as the signed cookies alone never did. Only a digest of each id is kept: the file
+    does not hold working cookies. A record lasts ``max_age_s`` from its last use (as the
+    cookie does); at most ``limit`` are kept, the least recently used going first.
+    """
+
+    FILE = "web-sessions"
+    TOUCH_EVERY_S = 86400.0  # a record's last use is written at most this often
+
+    def __init__(self, state_dir: Path, max_age_s: float = 30 * 86400, limit: int = 64,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self._path = state_dir / self.FILE
+        self._max_age, self._limit, self._clock = max_age_s, limit, clock
+        self._mutex = threading.Lock()
+        self._used: dict[str, float] = self._load()  # digest -> last used (epoch s)
+
+    def open(self) -> str:
+        """A new session: its id, for the cookie."""
+        sid = secrets.token_urlsafe(32)
+        with self._mutex:
+            self._used[_digest(sid)] = self._clock()
+            self._save()
+        return sid
+
+    def valid(self, sid: object) -> bool:
+        if not isinstance(sid, str) or not sid:
+            return False
+        key, now = _digest(sid), self._clock()
+        with self._mutex:
+            used = self._used.get(key)
+            if used is None or now - used > self._max_age:
+                return False
+            if now - used > self.TOUCH_EVERY_S:
+                self._used[key] = now
+                self._save()
+            return True
+
+    def close(self, sid: object) -> None:
+        """End a session for good (a logout)."""
+        if not isinstance(sid, str):
+            return
+        with self._mutex:
+            if self._used.pop(_digest(sid), None) is not None:
+                self._save()
+
+    def _load(self) -> dict[str, float]:
+        import json
+
+        try:
+            data = json.loads(self._path.read_text())
+        except (OSError, ValueError):
+            return {}  # none yet, or damaged: every phone logs in again, nobody gets in
+        if not isinstance(data, dict):
+            return {}
+        return {
+            k: float(v) for k, v in data.items()
+            if isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }  # fmt: skip
+
+    def _save(self) -> None:
+        import json
+
+        now = self._clock()
+        live = sorted(
+            ((k, t) for k, t in self._used.items() if now - t <= self._max_age),
+            key=lambda kv: kv[1],
+        )[-self._limit :]
+        self._used = dict(live)
+        write_atomic(self._path, json.dumps(self._used) + "\n", mode=0o600)
+
+
+def _digest(sid: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 class LoginLimiter:

@@ -1,23 +1,36 @@
-"""Recordings as the page shows them: sessions from the store plus what is on disk."""
+"""Recordings as the page shows them: sessions from the store plus what is on disk, and the
+session report in words.
+
+Only a recording whose folder lies inside the recordings folder (not through a symlink)
+has files; only regular files count (kit.recfiles).
+"""
 
 from __future__ import annotations
 
-import re
-import shutil
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from kit.store import Session
+from kit import recfiles
+from kit.store import Sample, Session, Store
 
-SEGMENT = re.compile(r"^part-\d{4,}\.mp4$")
+# The report's sentence for each end state (its catalogue key: "report.says.end.<state>").
+END_STATES = {
+    "stopped", "key_rejected", "server_unreachable", "camera_failed", "microphone_failed",
+    "pipeline_failed", "interrupted",
+}  # fmt: skip
+HOT_C = 80.0  # the Pi 4 and 5 start to slow themselves down from here
 
 
 @dataclass(frozen=True)
 class Recording:
     session: Session
-    files: tuple[tuple[str, int], ...]  # (name, bytes)
+    files: tuple[tuple[str, int], ...]  # the segments: (name, bytes)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.session.dir)
 
     @property
     def size(self) -> int:
@@ -39,36 +52,67 @@ class Recording:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.session.started_at))
 
 
-def segment_files(folder: Path) -> tuple[tuple[str, int], ...]:
-    try:
-        entries = sorted(p for p in folder.iterdir() if SEGMENT.match(p.name) and p.is_file())
-    except OSError:
-        return ()
-    return tuple((p.name, p.stat().st_size) for p in entries)
-
-
-def recording(session: Session) -> Recording:
-    return Recording(session, segment_files(Path(session.dir)))
-
-
-def inside(root: Path, folder: Path) -> bool:
-    try:
-        folder.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return folder.resolve() != root.resolve()
-
-
-def delete(db_path: Path, recordings_root: Path, session: Session) -> None:
-    """Remove the session's folder (only if it lies inside the recordings folder) and its
-    row and markers. A connection of its own: kit.store has no delete yet."""
+def recording(session: Session, root: Path) -> Recording:
     folder = Path(session.dir)
-    if folder.exists() and inside(recordings_root, folder):
-        shutil.rmtree(folder)
-    db = sqlite3.connect(db_path, isolation_level=None, timeout=10)
-    try:
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("DELETE FROM markers WHERE session_id=?", (session.id,))
-        db.execute("DELETE FROM sessions WHERE id=?", (session.id,))
-    finally:
-        db.close()
+    ok = recfiles.folder_ok(root, folder)
+    files = tuple(recfiles.regular_files(folder, recfiles.SEGMENT)) if ok else ()
+    return Recording(session, files)
+
+
+def delete(store: Store, root: Path, session: Session) -> None:
+    """Remove the session's folder (only if it lies inside the recordings folder) and its
+    row, markers, figures and clips."""
+    recfiles.remove(root, Path(session.dir))
+    store.delete_session(session.id)
+
+
+def peak_temperature(session: Session, samples: list[Sample]) -> float | None:
+    temps = [s.temperature_c for s in samples if s.temperature_c is not None]
+    if session.peak_temperature_c is not None:
+        temps.append(session.peak_temperature_c)
+    return max(temps) if temps else None
+
+
+def report(rec: Recording, samples: list[Sample]) -> list[tuple[str, dict[str, Any]]]:
+    """The report in words: (catalogue key, values) per sentence, in order."""
+    s = rec.session
+    out: list[tuple[str, dict[str, Any]]] = []
+    if rec.duration_s is not None:
+        out.append(("report.says.on_air", {"duration": _spoken(rec.duration_s), "date": rec.date}))
+    state = s.end_state if s.end_state in END_STATES else ""
+    if state:
+        out.append((f"report.says.end.{state}", {}))
+    elif s.end_state:
+        out.append(("report.says.end.other", {"state": s.end_state}))
+    rates = [x.bitrate_kbps for x in samples if x.bitrate_kbps > 0]
+    if len(rates) >= 2:
+        mean = sum(rates) / len(rates)
+        out.append(("report.says.bitrate", {"kbps": round(mean), "low": round(min(rates))}))
+    elif rec.average_kbps:
+        out.append(("report.says.bitrate_recorded", {"kbps": round(rec.average_kbps)}))
+    if s.reconnects:
+        out.append(("report.says.reconnects", {"n": s.reconnects}))
+    else:
+        out.append(("report.says.no_reconnects", {}))
+    if s.dropped_frames:
+        out.append(("report.says.drops", {"n": s.dropped_frames}))
+    else:
+        out.append(("report.says.no_drops", {}))
+    peak = peak_temperature(s, samples)
+    if peak is None:
+        out.append(("report.says.no_temperature", {}))
+    else:
+        out.append(("report.says.temperature", {"c": f"{peak:.1f}"}))
+        if peak >= HOT_C:
+            out.append(("report.says.hot", {}))
+    n = len(s.markers)
+    out.append(("report.says.highlights", {"n": n}) if n else ("report.says.no_highlights", {}))
+    return out
+
+
+def _spoken(seconds: float) -> str:
+    s = round(seconds)
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    if h:
+        return f"{h} h {m} min"
+    return f"{m} min {sec} s" if m else f"{sec} s"

@@ -8,6 +8,7 @@ Secrets go back to the browser only masked (last 4 characters).
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ from flask import (
 )
 
 import kit
-from kit.api import auth, history, netpage
+from kit.api import auth, netpage
 from kit.api.presets import BY_ID, PRESETS, split_paste
 from kit.checks import Context, Level
 from kit.config import LIGHT_MODES
@@ -84,6 +85,11 @@ class WebDeps:
     limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
     # Scan / join / forget / hotspot for the Wi-Fi screen; None: status only, no changes.
     network: WifiSetup | None = None
+    # The logged-in sessions (kept in state_dir): a logout ends one for good.
+    sessions: auth.Sessions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = auth.Sessions(self.state_dir)
 
 
 class Catalogue:
@@ -180,7 +186,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             "t": t,
             "lang": lang(),
             "csrf_token": csrf_token,
-            "logged_in": bool(session.get("auth")),
+            "logged_in": signed_in(deps),
             "settings_warning": (
                 strings.error(lang(), deps.settings.warning_said)
                 if deps.settings.warning_said
@@ -222,6 +228,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         session.clear()
         session.permanent = True
         session["auth"] = auth.password_generation(deps.state_dir)
+        session["sid"] = deps.sessions.open()
         session["csrf"] = secrets.token_urlsafe(32)
 
     @bp.route("/login", methods=["GET", "POST"])
@@ -248,6 +255,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     @bp.post("/logout")
     def logout() -> Any:
+        deps.sessions.close(session.get("sid"))  # a copy of the cookie opens nothing now
         session.clear()
         return redirect(url_for("web.login"))
 
@@ -460,46 +468,20 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                    for r in conductor.run_checks()]  # fmt: skip
         return page("checks.html", results=results)
 
-    # -- recordings ----------------------------------------------------------------
-
-    def find(session_id: int) -> history.Recording:
-        found = deps.store.session(session_id)
-        if found is None:
-            abort(404)
-        return history.recording(found)
-
-    @bp.get("/recordings")
-    def recordings() -> Any:
-        items = [history.recording(s) for s in deps.store.sessions()]
-        return page("recordings.html", items=items, current=conductor.status().get("session_id"))
-
-    @bp.get("/recordings/<int:session_id>")
-    def report(session_id: int) -> Any:
-        return page("report.html", r=find(session_id))
-
-    @bp.get("/recordings/<int:session_id>/<name>")
-    def download(session_id: int, name: str) -> Any:
-        rec = find(session_id)
-        if name not in {n for n, _ in rec.files}:
-            abort(404)
-        return send_from_directory(rec.session.dir, name, as_attachment=True)
-
-    @bp.post("/recordings/<int:session_id>/delete")
-    def delete(session_id: int) -> Any:
-        rec = find(session_id)
-        if conductor.status().get("session_id") == session_id:
-            return page("recordings.html", 409,
-                        items=[history.recording(s) for s in deps.store.sessions()],
-                        current=session_id, error=t("recordings.busy"))  # fmt: skip
-        history.delete(
-            deps.state_dir / "kit.db", deps.settings.current().recording.dir, rec.session
-        )
-        return redirect(url_for("web.recordings"))
-
     netpage.register(bp, deps.network, page, t, lambda m: strings.error(lang(), m))
     bp.add_app_template_filter(_clock, "clock")
     bp.add_app_template_filter(_size, "size")
     return bp
+
+
+def signed_in(deps: WebDeps) -> bool:
+    """The request's session logged in under the password in force and has not logged out."""
+    generation = session.get("auth")
+    return (
+        generation is not None
+        and hmac.compare_digest(str(generation), str(auth.password_generation(deps.state_dir)))
+        and deps.sessions.valid(session.get("sid"))
+    )
 
 
 def is_public(endpoint: str | None) -> bool:

@@ -46,9 +46,19 @@ RING_LIGHT_ON = frozenset(
 LIVE_STRUGGLING: Pattern = ((True, 1.6), (False, 0.1), (True, 0.1), (False, 0.1))
 
 
-def pattern(state: State, struggling: bool = False, no_camera: bool = False) -> Pattern:
+# Live, but the recording has stopped (the disk is full, its folder gone): solid with
+# one long gap, "live" first and "not recording" second.
+LIVE_NOT_RECORDING: Pattern = ((True, 1.5), (False, 0.5))
+
+
+def pattern(
+    state: State, struggling: bool = False, no_camera: bool = False, not_recording: bool = False
+) -> Pattern:
     """``no_camera``: the camera is missing or busy; idle, the LED says so as a failed
-    camera does (long, short), rather than a heartbeat that reads as "ready"."""
+    camera does (long, short), rather than a heartbeat that reads as "ready".
+    ``not_recording``: live while the recording has stopped."""
+    if not_recording and state is State.LIVE:
+        return LIVE_NOT_RECORDING
     if struggling and state is State.LIVE:
         return LIVE_STRUGGLING
     if no_camera and state is State.IDLE:

@@ -172,7 +172,11 @@ class CameraProcess:
         if self._feeding:
             self._feeding = False
             self._last_use = time.monotonic()
-            if self._alive():
+            if not self._feed_ok:
+                # It stalled or crashed: the next feed starts with a new process (and a
+                # camera opened afresh), not with what is left of this one.
+                self._shutdown()
+            elif self._alive():
                 with contextlib.suppress(CameraError):
                     self._request({"op": "stop_feed"})
 
@@ -324,10 +328,7 @@ class CameraProcess:
         kind = msg["event"]
         if kind == "stalled":
             self._feed_ok = False
-            self._feed_problem = (
-                f"the camera sent no picture for {msg.get('quiet_s', '?')} s: "
-                "check the ribbon cable"
-            )
+            self._feed_problem = f"the camera sent no picture for {msg.get('quiet_s', '?')} s"
         elif kind == "broken":
             self._feed_ok = False
             self._feed_problem = "the video's reader (ffmpeg) went away"

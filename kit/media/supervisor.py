@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import threading
@@ -37,7 +38,7 @@ from kit.media.backoff import Backoff
 from kit.media.camera import CameraError, CameraSource
 from kit.media.ffmpeg_log import Kind, Progress, ProgressParser, classify
 from kit.media.pipeline import Spec, VideoFeed
-from kit.media.proc import child_preexec
+from kit.media.proc import Reaped
 from kit.media.push import PushTracker
 from kit.secret import redact
 
@@ -45,6 +46,10 @@ log = logging.getLogger(__name__)
 
 SEGMENT_GLOB = "part-*.mp4"
 MIC_POLL_S = 2.0
+# Free space under which a recording has stopped (ffmpeg could not write its fragment),
+# and what it needs again before the kit starts it anew.
+FULL_BYTES = 2 * 2**20
+RESUME_BYTES = 64 * 2**20
 SEND_SAMPLE_S = 1.0
 # While the push is not up, how often the ingest's acknowledgements are read: LIVE
 # shows this soon after the server has accepted the stream.
@@ -58,10 +63,21 @@ class _Restart:
     """Returned by a run that ended on purpose, to be restarted at once (no backoff)."""
 
 
+@dataclass(frozen=True)
+class _CameraLost:
+    """Returned by a run whose camera stopped delivering (or would not start): the
+    camera is tried again a few times while the broadcast waits in reconnecting."""
+
+    why: str
+
+
 RESTART_NOW = _Restart()
 FSYNC_EVERY_S = 2.0
 # A run that made progress this long was healthy: its failure restarts ffmpeg at once.
 HEALTHY_S = 10.0
+# A camera that stops is started again after these waits; one that stays dead after
+# them ends the broadcast.
+CAMERA_RETRY_S = (1.0, 2.0, 4.0)
 BITRATE_WINDOW_S = 6.0
 
 
@@ -78,8 +94,12 @@ class Stats:
     recording: str = ""
     segments: int = 0
     last_error: str = ""
-    push: str = "connecting"
+    push: str = "connecting"  # the PushTracker's phase: connecting, up, down, gone
+    on_air: bool = False  # the ingest has accepted the stream at least once
     microphone: str = "ok"  # "missing": unplugged while live, streaming silence
+    # "ok", or why the recording stopped while the stream goes on: "disk_full",
+    # "folder_gone" (a USB disk unplugged, the folder removed).
+    recording_state: str = "ok"
     network: str = "unknown"  # "ok" / "behind": the ingest acknowledges less than we send
     send_kbps: float | None = None  # what the ingest acknowledged, over the last seconds
 
@@ -103,6 +123,7 @@ class Supervisor:
         mic_available: Callable[[], bool] = lambda: True,
         push_bytes: Callable[[int], int | None] | None = None,
         target_kbps: float = 0.0,
+        resume_free_bytes: int = RESUME_BYTES,
     ) -> None:
         self._camera = camera
         self._spec_for = spec_for
@@ -121,6 +142,7 @@ class Supervisor:
         # kernel's TCP counters), to see a network that falls behind the stream.
         self._push_bytes = push_bytes
         self._target_kbps = target_kbps
+        self._resume_free = resume_free_bytes
         self._send_stalled = False
         # Seconds the last ffmpeg run made progress: HEALTHY_S or more and its end is
         # not part of a crash loop.
@@ -171,6 +193,7 @@ class Supervisor:
     def _run(self) -> None:
         tracker = PushTracker(self._clock(), by_acks=self._push_bytes is not None)
         quick_failures = 0
+        camera_failures = 0
         outcome: Event = Ev.PIPELINE_STOPPED
         try:
             while not self._stop.is_set():
@@ -180,6 +203,27 @@ class Supervisor:
                 if result is RESTART_NOW:
                     for ev in tracker.restarted(self._clock()):
                         self._emit(ev, tracker)
+                    continue
+                if isinstance(result, _CameraLost):
+                    # A camera that went well for a while gets its tries back.
+                    camera_failures = 1 if self._healthy_s >= HEALTHY_S else camera_failures + 1
+                    if camera_failures > len(CAMERA_RETRY_S):
+                        # One sentence: what happened; the state's advice says what to do.
+                        why = result.why[:1].upper() + result.why[1:].rstrip(".")
+                        tries = len(CAMERA_RETRY_S)
+                        outcome = Failed(
+                            Failure.CAMERA, f"{why}, and again after {tries} restarts."
+                        )
+                        break
+                    delay = CAMERA_RETRY_S[camera_failures - 1]
+                    log.warning("camera: %s; trying it again in %.0f s", result.why, delay)
+                    with self._lock:
+                        self._stats.restarts += 1
+                    # Not on air meanwhile: the page and the LED say reconnecting.
+                    for ev in tracker.restarted(self._clock()):
+                        self._emit(ev, tracker)
+                    if self._stop.wait(delay):
+                        break
                     continue
                 if result is not None:
                     outcome = result  # type: ignore[assignment]
@@ -214,14 +258,16 @@ class Supervisor:
                 self._wake_r = self._wake_w = -1
             self._on_event(outcome)
 
-    def _run_once(self, tracker: PushTracker) -> Event | _Restart | None:
-        """Run ffmpeg once: an event that ends the broadcast, RESTART_NOW, or None (backoff)."""
+    def _run_once(self, tracker: PushTracker) -> Event | _Restart | _CameraLost | None:
+        """Run ffmpeg once: an event that ends the broadcast, RESTART_NOW, the camera
+        lost, or None (ffmpeg failed: backoff)."""
         try:
             # Time 0 of this run on the wall clock: the picture and the sound are both
             # stamped in it and moved back by it together (pipeline.VideoFeed.t0).
             feed = self._camera.start_feed(self._wall_clock())
         except CameraError as e:
-            return Failed(Failure.CAMERA, str(e))
+            self._healthy_s = 0.0
+            return _CameraLost(str(e))
         first = next_segment_number(self._dir)
         if self._silent:
             spec = self._spec_for(feed, first, silent=True)  # type: ignore[call-arg]
@@ -238,14 +284,16 @@ class Supervisor:
             else "copied",
         )
         try:
-            proc = subprocess.Popen(
+            # Under kit.media.reaper: if the daemon dies, ffmpeg is asked to stop exactly
+            # once, and finishes its segment.
+            proc = Reaped(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                pass_fds=(feed.fd,), preexec_fn=child_preexec,
+                pass_fds=(feed.fd,),
             )  # fmt: skip
         except OSError as e:
             self._camera.stop_feed()
             return Failed(Failure.PIPELINE, f"cannot start ffmpeg: {e.strerror}")
-        self.pid = proc.pid
+        self.pid = proc.program_pid
         try:
             return self._watch(proc, tracker)
         finally:
@@ -253,9 +301,7 @@ class Supervisor:
             self._camera.stop_feed()
             self.pid = None
 
-    def _watch(
-        self, proc: subprocess.Popen[bytes], tracker: PushTracker
-    ) -> Event | _Restart | None:
+    def _watch(self, proc: Reaped, tracker: PushTracker) -> Event | _Restart | _CameraLost | None:
         assert proc.stdout is not None and proc.stderr is not None
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ, "progress")
@@ -316,19 +362,26 @@ class Supervisor:
             now = self._clock()
             for out in tracker.tick(now):
                 self._emit(out, tracker)
-            if segment is not None and now - last_sync >= FSYNC_EVERY_S:
-                fsync_path(segment)
+            if now - last_sync >= FSYNC_EVERY_S:
+                if segment is not None:
+                    fsync_path(segment)
                 last_sync = now
+                if self._recording_changed():
+                    # Space is back, or the folder: a new ffmpeg run records again (the
+                    # stream has a gap of about half a second; the recording a new segment).
+                    log.info("the recording can go on: starting it again")
+                    restart = True
             if self._push_bytes is not None:
                 up = tracker.phase.value == "up" or self._send_stalled
                 if not up and now - last_publish_sample >= PUBLISH_SAMPLE_S:
                     # Not up yet: has the server accepted the publish (media acknowledged)?
                     last_publish_sample = now
-                    for out in tracker.acknowledged(self._push_bytes(proc.pid), now):
+                    acked = self._push_bytes(self.pid) if self.pid else None
+                    for out in tracker.acknowledged(acked, now):
                         self._emit(out, tracker)
                 elif up and now - last_send_sample >= SEND_SAMPLE_S:
                     last_send_sample = now
-                    self._sample_send_rate(proc.pid, tracker, sent, now)
+                    self._sample_send_rate(self.pid or -1, tracker, sent, now)
             if stop_sent_at is None:
                 if self._silent and now - last_mic_poll >= MIC_POLL_S:
                     last_mic_poll = now
@@ -348,9 +401,7 @@ class Supervisor:
                         proc.send_signal(signal.SIGINT)
                 elif not self._camera.feed_alive():
                     why = getattr(self._camera, "feed_problem", None)
-                    return Failed(
-                        Failure.CAMERA, why() if why else "the camera stopped delivering video"
-                    )
+                    return _CameraLost(why() if why else "the camera stopped delivering video")
                 elif mic_error:
                     return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
                 elif now - last_frame_at > self._stall_timeout:
@@ -419,6 +470,23 @@ class Supervisor:
         if changed:
             self._on_event(Ev.NETWORK_CHANGED)
 
+    def _recording_changed(self) -> bool:
+        """Look at the recording's folder; True when ffmpeg must start again to record.
+        ffmpeg says nothing when its recording fails (the tee goes on with the push), so
+        the kit looks for itself: the folder gone, or the disk full."""
+        seen = recording_state(self._dir, self._resume_free)
+        with self._lock:
+            before = self._stats.recording_state
+            after, restart = next_recording_state(before, seen)
+            self._stats.recording_state = after
+        if after != before or seen == "recreated":
+            if after == "ok":
+                log.info("recording: %s can be written again; recording anew", self._dir)
+            else:
+                log.warning("recording stopped (%s); the stream goes on", after)
+            self._on_event(Ev.NETWORK_CHANGED)
+        return restart
+
     def _set_mic(self, silent: bool) -> None:
         self._silent = silent
         with self._lock:
@@ -435,6 +503,7 @@ class Supervisor:
     def _emit(self, ev: Ev, tracker: PushTracker) -> None:
         with self._lock:
             self._stats.push = tracker.phase.value
+            self._stats.on_air = tracker.ever_up
             self._stats.reconnects = tracker.reconnects
             if ev in (Ev.KEY_REJECTED, Ev.UNREACHABLE):
                 self._stats.last_error = redact(tracker.last_failure, *self._secrets)
@@ -502,6 +571,43 @@ def drop_if_empty(segment: Path, ffmpeg_bin: str = "ffmpeg") -> bool:
     with contextlib.suppress(OSError):
         segment.unlink()
     return True
+
+
+def recording_state(session_dir: Path, resume_bytes: int = RESUME_BYTES) -> str:
+    """Pure but for the filesystem: "folder_gone", "recreated" (the session's folder was
+    gone and is made again: ffmpeg was writing into nothing), "disk_full", "low" (between
+    full and enough to go on), or "resumable" (room for a segment or two)."""
+    if not session_dir.is_dir():
+        # The session's own folder is made again once the recordings folder is back
+        # (a USB disk plugged in again); never the recordings folder itself.
+        if not session_dir.parent.is_dir():
+            return "folder_gone"
+        try:
+            session_dir.mkdir()
+        except OSError:
+            return "folder_gone"
+        return "recreated"
+    try:
+        free = shutil.disk_usage(session_dir).free
+    except OSError:
+        return "folder_gone"
+    if free < FULL_BYTES:
+        return "disk_full"
+    return "resumable" if free >= resume_bytes else "low"
+
+
+def next_recording_state(before: str, seen: str) -> tuple[str, bool]:
+    """Pure: what the status says of the recording after ``seen`` (recording_state), and
+    whether ffmpeg must start again to record (a new segment)."""
+    if seen in ("disk_full", "folder_gone"):
+        return seen, False
+    if seen == "recreated":
+        return "ok", True  # ffmpeg was writing into a folder that is gone
+    if before == "ok":
+        return "ok", False  # "low" or "resumable": still writing
+    if seen == "resumable":
+        return "ok", True  # room again after a stop
+    return before, False  # "low" after a stop: wait for room for a segment or two
 
 
 def recording_bytes(session_dir: Path) -> int:

@@ -207,7 +207,8 @@ def main() -> int:
         (
             "daemon CPU (Python process)",
             f"{k['daemon_cpu']:.2f} s",
-            f"{100 * k['daemon_cpu'] / k['encoder_cpu']:.2f}% of ffmpeg's (budget 2%)",
+            f"{100 * k['daemon_cpu'] / (k['encoder_cpu'] + k['source_cpu']):.2f}% of the "
+            "encoding (camera source + ffmpeg; budget 2%)",
         ),
         ("encoder ffmpeg CPU (copies the video)", f"{k['encoder_cpu']:.2f} s", ""),
         (f"camera source CPU ({args.camera})", f"{k['source_cpu']:.2f} s", ""),

@@ -8,6 +8,7 @@ own recording.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -200,9 +201,12 @@ def test_ingest_outage_reconnects_and_the_recording_has_no_gap(kit_process, inge
     live_for = time.monotonic() - live_at
     # The recording went on through the outage: as long as the whole broadcast...
     assert recorded_duration(kit) == pytest.approx(live_for, abs=2.0)
-    # ...and without a hole inside any segment.
+    # ...and without a hole inside any segment. (The MP4 muxer puts a segment's first
+    # picture at 0 when the sound started a moment before it, so the first frame is
+    # shown that much longer: not a hole in the broadcast, left out here.)
     for p in segments(kit):
-        assert probe.max_gap(p, "v") < 0.2
+        video = probe.frame_times(p, "v")[1:]
+        assert max(b - a for a, b in itertools.pairwise(video)) < 0.2, p
         assert probe.max_gap(p, "a") < 0.2
 
 
@@ -239,8 +243,9 @@ def test_killed_daemon_leaves_no_ffmpeg_and_playable_segments(kit_process, inges
     assert parts
     for p in parts:
         assert probe.duration(p) > 0
-    # Everything up to the last second or two before the kill is there.
-    assert recorded_duration(kit) >= killed_after - 2.0
+    # ffmpeg was asked to stop once (kit.media.reaper), so it finished its segment:
+    # everything up to the kill is there (a second signal would have cut 0.5-2 s off).
+    assert recorded_duration(kit) >= killed_after - 0.5
 
 
 def test_api_refuses_requests_without_the_token(kit_process, ingest: Ingest) -> None:
@@ -291,13 +296,17 @@ def test_bad_config_is_refused_with_every_problem_and_no_key(tmp_path: Path) -> 
 
 
 def test_process_tree_is_small(kit_process, ingest: Ingest) -> None:
-    """While live the daemon runs exactly one encoder ffmpeg (plus the test pattern)."""
+    """While live the daemon runs exactly one ffmpeg (under its reaper, kit.media.reaper),
+    plus the test pattern's."""
     kit = kit_process(ingest.rtmp_url())
     go_live(kit)
     assert kit.proc is not None
     children = psutil.Process(kit.proc.pid).children(recursive=True)
     names = sorted(c.name() for c in children)
-    assert names == ["ffmpeg", "ffmpeg"], names
+    assert names[:2] == ["ffmpeg", "ffmpeg"] and len(names) == 3, names
+    (reaper,) = [c for c in children if c.name().startswith("python")]
+    assert "kit/media/reaper.py" in " ".join(reaper.cmdline())
+    assert [c.name() for c in reaper.children()] == ["ffmpeg"]
     kit.cli("live", "stop")
     kit.wait_state("idle")
     assert psutil.Process(kit.proc.pid).children(recursive=True) == []
@@ -317,24 +326,57 @@ def test_a_stalled_ffmpeg_is_killed_and_restarted(kit_process, ingest: Ingest) -
     kit.cli("marker")
     assert kit.status()["markers"] == 1
     kit.cli("live", "stop")
-    # Both ffmpeg runs wrote into the same session, numbered on.
+    # Both ffmpeg runs wrote into the same session, numbered on; the frozen run's segment
+    # is kept if a fragment of it reached the disk, else removed: every one left plays.
     names = [p.name for p in segments(kit)]
-    assert len(names) >= 2 and names == sorted(names)
+    assert names and names == sorted(names)
     assert names[0] == "part-0000.mp4"
+    for part in segments(kit):
+        assert probe.duration(part) > 0, part
 
 
-def test_the_camera_stopping_is_a_camera_failure(kit_process, ingest: Ingest) -> None:
+def camera_feeds(kit: KitProcess) -> list[psutil.Process]:
+    """The simulated camera's ffmpeg processes (the test pattern), live ones only."""
+    assert kit.proc is not None
+    feeds = []
+    for c in psutil.Process(kit.proc.pid).children(recursive=True):
+        try:
+            if "testsrc2" in " ".join(c.cmdline()):
+                feeds.append(c)
+        except psutil.Error:  # gone, or a zombie not yet reaped
+            continue
+    return feeds
+
+
+def test_a_camera_hiccup_is_tried_again_while_reconnecting(kit_process, ingest: Ingest) -> None:
     kit = kit_process(ingest.rtmp_url())
     go_live(kit)
-    assert kit.proc is not None
-    (pattern,) = [
-        c
-        for c in psutil.Process(kit.proc.pid).children(recursive=True)
-        if "testsrc2" in " ".join(c.cmdline())
-    ]
-    pattern.kill()
-    st = kit.wait_state("camera_failed", timeout=10)
-    assert "camera" in st["advice"].lower()
+    (feed,) = camera_feeds(kit)
+    feed.kill()
+    kit.wait_state("reconnecting", timeout=5)
+    st = kit.wait_state("live", timeout=15)
+    assert st["restarts"] >= 1
+    assert [c.pid for c in camera_feeds(kit)] != [feed.pid]
+
+
+def test_a_camera_that_stays_dead_ends_the_broadcast_in_one_sentence(
+    kit_process, ingest: Ingest
+) -> None:
+    kit = kit_process(ingest.rtmp_url())
+    go_live(kit)
+    deadline = time.monotonic() + 30
+    st = kit.status()
+    while st["state"] != "camera_failed" and time.monotonic() < deadline:
+        for feed in camera_feeds(kit):  # every time the kit starts the camera again
+            feed.kill()
+        time.sleep(0.05)
+        st = kit.status()
+    assert st["state"] == "camera_failed", st
+    advice = st["advice"]
+    assert "and again after 3 restarts" in advice
+    sentences = [x.strip() for x in advice.split(".") if x.strip()]
+    assert len(sentences) == len(set(sentences)), advice  # nothing said twice
     assert st["light"]["relay"] is False
     kit.wait_for(lambda s: "last_session" in s, 10, "the session to end")
+    assert kit.proc is not None
     assert psutil.Process(kit.proc.pid).children(recursive=True) == []

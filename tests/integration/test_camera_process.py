@@ -122,7 +122,7 @@ def test_a_stalled_camera_is_seen_within_a_second(tmp_path: Path, cam: CameraPro
         seen = time.monotonic() - stalled
         assert not cam.feed_alive()
         assert seen < 1.0, seen
-        assert "ribbon" in cam.feed_problem()
+        assert "sent no picture" in cam.feed_problem()
         drain.kill()
     finally:
         del os.environ["KIT_RIG_STALL_FILE"]
@@ -246,3 +246,26 @@ sync_pattern = true
     print(report.table())
     assert report.count >= 15
     assert report.within(-125, 45), report.table()
+
+
+def test_the_kit_stays_up_without_a_camera_and_says_what_to_check(
+    kit_process, ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """No camera at start: the daemon runs on (page, button, API) and says what to check,
+    on the page and in the checks. (Looking again until it is back: test_camera_watch.py,
+    and a camera free again is found: test_a_busy_camera_is_said_so above.)"""
+    monkeypatch.setenv("KIT_RIG_NO_CAMERA", "1")
+    extra = f"""
+[camera]
+source = "picamera2"
+python = "{" ".join(enter_argv("python3"))}"
+"""
+    kit = kit_process(ingest.rtmp_url(), extra=extra)
+    st = kit.wait_for(lambda s: not s["camera"]["ok"], 30, "the camera found missing")
+    assert st["state"] == "idle"
+    assert "ribbon cable" in st["camera"]["problem"]
+    assert st["warnings"][0] == st["camera"]["problem"]
+    kit.press()  # the checks say so too, and nothing goes live
+    st = kit.wait_state("check_failed", timeout=30)
+    assert any(c["id"] == "camera" and c["status"] == "fail" for c in st["checks"])
+    assert kit.proc is not None and kit.proc.poll() is None

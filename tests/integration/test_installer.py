@@ -27,7 +27,12 @@ OWNED = [
     "etc/systemd/system/kit.service",
     "etc/systemd/system/multi-user.target.wants/kit.service",
     "etc/polkit-1/rules.d/50-kit-networkmanager.rules",
+    "etc/systemd/system/kit-hidepid.service",
+    "etc/systemd/system/sysinit.target.wants/kit-hidepid.service",
+    "etc/systemd/system/systemd-logind.service.d/kit-proc.conf",
+    "etc/systemd/system/NetworkManager.service.d/kit-proc.conf",
 ]
+HIDEPID = "etc/systemd/system/kit-hidepid.service"
 
 pytestmark = pytest.mark.slow
 
@@ -140,6 +145,15 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     assert rule.read_text() == (REPO / "systemd/kit-networkmanager.rules").read_text()
     assert oct(rule.stat().st_mode & 0o777) == "0o644"
     assert (rule.stat().st_uid, rule.stat().st_gid) == (0, 0)
+    # /proc hides each user's processes from the others from the next boot (the key in
+    # ffmpeg's argv), and the services that must see them are in the group proc.
+    assert (debian / HIDEPID).read_text() == (REPO / "systemd/kit-hidepid.service").read_text()
+    hidepid_wants = debian / "etc/systemd/system/sysinit.target.wants/kit-hidepid.service"
+    assert os.readlink(hidepid_wants) == "/" + HIDEPID
+    for unit in ("systemd-logind", "NetworkManager"):
+        dropin = debian / f"etc/systemd/system/{unit}.service.d/kit-proc.conf"
+        assert dropin.read_text() == (REPO / "systemd/kit-proc.conf").read_text()
+    run_in(debian, "getent", "group", "proc")
     # The installed kit works: its command, its config, the ALSA binding.
     run_in(debian, "/opt/kit/venv/bin/kit", "config", "--check", "--config", "/etc/kit/kit.toml")
     run_in(debian, "/opt/kit/venv/bin/python", "-c", "import alsaaudio, flask, gpiozero")
@@ -161,6 +175,8 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     for rel in ("opt/kit", "etc/kit", "etc/systemd/system/kit.service"):
         assert not (debian / rel).exists(), rel
     assert not rule.exists()
+    assert not (debian / HIDEPID).exists() and not hidepid_wants.is_symlink()
+    assert not (debian / "etc/systemd/system/NetworkManager.service.d").exists()
     # The folders the installer made for the rule (no polkit in a minimal root) go too.
     polkit_dir = debian / "etc/polkit-1"
     owned = run_in(debian, "dpkg-query", "-S", "/etc/polkit-1", check=False).returncode == 0

@@ -100,6 +100,8 @@ mount --bind "$W/share-rules" /usr/share/polkit-1/rules.d
 mount --bind "$W/actions" /usr/share/polkit-1/actions
 mount --bind "$W/passwd" /etc/passwd
 mount --bind "$W/group" /etc/group
+# With proc_options: a /proc of the namespace's own, hiding processes (kit-hidepid.service).
+if [ -n "${PROC_OPTIONS:-}" ]; then mount -t proc -o "$PROC_OPTIONS" proc /proc; fi
 bus= pk=
 trap 'kill $bus $pk 2>/dev/null; wait; exit 0' TERM INT
 dbus-daemon --config-file="$W/bus.conf" --nofork --nopidfile &
@@ -227,10 +229,15 @@ class Polkit:
         rules: dict[str, str],
         users: Sequence[str] = ("kit", "kit-other"),
         bus_policies: Sequence[Path] = (),
+        proc_options: str = "",
+        proc_members: Sequence[str] = (),
     ):
         """`bus_policies`: more D-Bus policy files for the bus (another daemon's, such as
-        NetworkManager's org.freedesktop.NetworkManager.conf, to let it own its name)."""
+        NetworkManager's org.freedesktop.NetworkManager.conf, to let it own its name).
+        `proc_options`: mount options for a /proc of the namespace's own (such as
+        "hidepid=invisible,gid=proc"); the group proc then exists, with `proc_members`."""
         self.bus_policies = list(bus_policies)
+        self.proc_options, self.proc_members = proc_options, list(proc_members)
         self.work = Path(tempfile.mkdtemp(prefix="kit-polkit-"))
         self._procs: list[subprocess.Popen[bytes]] = []
         self._finalizer = weakref.finalize(self, _teardown, self.work, self._procs)
@@ -284,6 +291,9 @@ class Polkit:
         for u in self.users.values():
             passwd.append(f"{u.name}:x:{u.uid}:{u.uid}:test user:/nonexistent:/usr/sbin/nologin")
             group.append(f"{u.name}:x:{u.uid}:")
+        if self.proc_options:
+            group = [g for g in group if not g.startswith("proc:")]
+            group.append(f"proc:x:{_free_ids(1, 61900)[0]}:{','.join(self.proc_members)}")
         (w / "passwd").write_text("\n".join(passwd) + "\n")
         (w / "group").write_text("\n".join(group) + "\n")
         for f in ("passwd", "group"):
@@ -309,6 +319,7 @@ class Polkit:
     def _start(self) -> None:
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
         env.update(W=str(self.work), POLKITD=str(POLKITD), LANG="C.UTF-8")
+        env.update(PROC_OPTIONS=self.proc_options)
         with self.log.open("ab") as out:
             proc = subprocess.Popen(
                 ["unshare", "--mount", "--propagation", "private", "sh", "-c", _SCRIPT],

@@ -61,6 +61,8 @@ class StandIn:
             "last_error": "",
             "microphone": "ok",
             "network": "ok",
+            "push": "up",
+            "on_air": True,  # it went on air (an attempt that never did leaves nothing)
             **stats,
         }
         self.stopped: list[bool] = []

@@ -510,6 +510,21 @@ def sse(c: Any, kit: Kit, lang: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("fate", ["disk_full", "folder_gone"])
+def test_a_stopped_recording_is_said_first_in_the_page_language(
+    kit: Kit, lang: str, fate: str
+) -> None:
+    on_air(kit, recording_state=fate)
+    st = kit.conductor.status()
+    assert st["warnings"][0].startswith("Recording stopped: ")
+    assert "The stream goes on" in st["warnings"][0]
+    assert [w["id"] for w in st["i18n"]["warnings"]] == [f"status.recording_{fate}"]
+    c, _ = logged_in(kit)
+    page = c.get("/", headers=HEADERS[lang]).text
+    assert escape(CATALOGUES[lang][f"error.status.recording_{fate}"]) in page
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
 def test_the_warnings_in_the_page_language(kit: Kit, lang: str) -> None:
     on_air(kit, microphone="missing", network="behind")
     st = kit.conductor.status()
@@ -763,7 +778,8 @@ OTHER_IDS = {
     "settings.damaged",
     "settings.damaged_no_copy",
     *(f"status.{w}" for w in ("microphone_missing", "network_behind", "hotspot_open",
-                              "hotspot_none", "hotspot_failed")),  # the home page tests
+                              "hotspot_none", "hotspot_failed", "recording_disk_full",
+                              "recording_folder_gone")),  # the home page tests
     *(f"advice.{s.value}" for s in ADVICE),  # each rendered in test_every_advice_in_swedish
 }  # fmt: skip
 
