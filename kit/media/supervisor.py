@@ -6,7 +6,7 @@ One thread per broadcast owns the ffmpeg process (and the camera feed):
   recording's growth gives the bitrate.
 - The log, redacted of the stream key before it is kept anywhere, feeds the
   PushTracker, which says live / reconnecting / key rejected / unreachable.
-- No new frame for ``stall_timeout`` seconds (3: progress comes every second): ffmpeg
+- No new frame for ``stall_timeout`` seconds (2.5: progress comes every second): ffmpeg
   is killed and restarted. A run that made progress for HEALTHY_S or more is replaced
   at once, and the backoff starts over; failures close together back off (2 s, x1.5,
   jitter, capped), and too many of them in a row end the broadcast with a clear error
@@ -114,7 +114,7 @@ class Supervisor:
         on_event: Callable[[Event], None],
         secrets: list[str],
         ffmpeg_bin: str = "ffmpeg",
-        stall_timeout: float = 3.0,
+        stall_timeout: float = 2.5,
         stop_timeout: float = 8.0,
         max_quick_failures: int = 4,
         backoff: Backoff | None = None,
@@ -406,7 +406,7 @@ class Supervisor:
                     return Failed(Failure.MICROPHONE, f"microphone: {mic_error}")
                 elif now - last_frame_at > self._stall_timeout:
                     log.warning(
-                        "ffmpeg made no progress for %.0f s; killing it", self._stall_timeout
+                        "ffmpeg made no progress for %.1f s; killing it", self._stall_timeout
                     )
                     self._remember("ffmpeg stalled")
                     proc.kill()

@@ -59,13 +59,57 @@ def run(kind: str, times: int) -> list[float]:
     return gaps
 
 
+def fill_and_free(live: Live, disk: Path, session: Path) -> float:
+    """Fill the disk, wait for the kit to see it, free it: seconds from the room coming
+    back to the new segment holding frames."""
+    filler = disk / "filler"
+    with contextlib.suppress(OSError), open(filler, "wb") as f:
+        while True:
+            f.write(b"\0" * (1 << 20))
+    state = live.supervisor.stats
+    live.wait(lambda: state()["recording_state"] == "disk_full", 10, "the disk full")
+    before = set(session.glob("part-*.mp4"))
+    filler.unlink()
+    freed = time.monotonic()
+
+    def new_segment() -> Path | None:
+        new = set(session.glob("part-*.mp4")) - before
+        return next(iter(new)) if new else None
+
+    live.wait(lambda: (p := new_segment()) is not None and p.stat().st_size > 65536, 15, "new")
+    return time.monotonic() - freed
+
+
+def space_back(times: int) -> list[float]:
+    """A full disk (a small tmpfs filled up) while live, then room again."""
+    import subprocess
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="kit-disk-") as tmp, Ingest() as ingest:
+        disk = Path(tmp) / "disk"
+        disk.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", str(disk)], check=True)
+        try:
+            session = disk / "show"
+            session.mkdir()
+            with Live(ingest.rtmp_url(), "bench", session, push_health=True) as live:
+                live.wait_for(Ev.PUSH_UP, 15)
+                for _ in range(times):
+                    out.append(fill_and_free(live, disk, session))
+                    time.sleep(3)
+        finally:
+            subprocess.run(["umount", "-l", str(disk)], check=False)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--times", type=int, default=3)
     args = ap.parse_args()
     rows = [("encoder crash (SIGKILL)", run("crash", args.times), 1.0),
             ("encoder hang (SIGSTOP)", run("hang", args.times), 4.0)]  # fmt: skip
-    print("| fault | gaps at the ingest | median | budget |")
+    rows.append(("disk full, then room: room -> recording again", space_back(args.times), 5.0))
+    print("| fault | gaps | median | budget |")
     print("|---|---|---|---|")
     for name, gaps, budget in rows:
         listed = ", ".join(f"{g:.2f}" for g in gaps)

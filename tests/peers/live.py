@@ -47,12 +47,14 @@ class Live:
         audio: AudioSource | None = None,
         encode: pipeline.Encode = ENCODE,
         ca_file: Path | None = None,
-        push_health: bool = False,
+        push_health: bool = True,
         **options: Any,
     ) -> None:
         """`camera` defaults to a test pattern of the encode's size and rate; `audio` to a
-        Tone, and the supervisor's mic_available to its ``available``. `push_health` reads
-        what the ingest acknowledged from the kernel's TCP counters, as the daemon does.
+        Tone, and the supervisor's mic_available to its ``available``. `push_health` (on, as
+        in the daemon) reads what the ingest acknowledged from the kernel's TCP counters:
+        the push is up once media is acknowledged; off, it is up from ffmpeg's log alone
+        (TCP connected and no error for a moment), which ffmpeg may leave out.
         Any other Supervisor keyword (backoff, ffmpeg_bin, max_quick_failures, target_kbps,
         clock...) goes to it unchanged."""
         self.destination = destination.parse(server, key)
