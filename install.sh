@@ -160,6 +160,8 @@ OPT="$ROOT/opt/kit"
 ETC="$ROOT/etc/kit"
 STATE="$ROOT/var/lib/kit"
 UNIT="$ROOT/etc/systemd/system/kit.service"
+# `kit` on PATH (sudo kit passwd, kit status): a symlink into the kit's venv.
+BIN_LINK="$ROOT/usr/local/bin/kit"
 NM_CONF="$ROOT/etc/NetworkManager/conf.d/90-kit-wifi-powersave.conf"
 POLKIT_RULE="$ROOT/etc/polkit-1/rules.d/50-kit-networkmanager.rules"
 HIDEPID_UNIT="$ROOT/etc/systemd/system/kit-hidepid.service"
@@ -242,6 +244,15 @@ install_code() {
   [ -x "$OPT/venv/bin/python" ] || python3 -m venv --system-site-packages "$OPT/venv"
   "$OPT/venv/bin/python" -m pip install -q --disable-pip-version-check -e "$OPT/src[alsa]"
   printf '%s\n' "$digest" > "$stamp"
+}
+
+command_on_path() {
+  if [ "$(readlink "$BIN_LINK" 2>/dev/null)" != /opt/kit/venv/bin/kit ]; then
+    [ -e "$BIN_LINK" ] && [ ! -L "$BIN_LINK" ] && die "$BIN_LINK exists and is not the kit's: move it away"
+    say "the command kit: /usr/local/bin/kit"
+    install -d "$(dirname "$BIN_LINK")"
+    ln -sfn /opt/kit/venv/bin/kit "$BIN_LINK"
+  fi
 }
 
 default_config() {
@@ -425,6 +436,7 @@ install_pi() {
   install_picamera2
   create_user
   install_code
+  command_on_path
   install_config
   hotspot_password
   wifi_power_save_off
@@ -443,6 +455,7 @@ uninstall_pi() {
   fi
   rm -f "$UNIT" "$ROOT/etc/systemd/system/multi-user.target.wants/kit.service" "$NM_CONF"
   rm -f "$POLKIT_RULE"
+  if [ "$(readlink "$BIN_LINK" 2>/dev/null)" = /opt/kit/venv/bin/kit ]; then rm -f "$BIN_LINK"; fi
   # /proc shows every process again from the next boot (now, if systemd runs); the group
   # proc stays (other hardening may use it).
   if systemd_running && [ -f "$HIDEPID_UNIT" ]; then

@@ -346,23 +346,12 @@ def check_title_length(title: str) -> Message | None:
 
 
 def title_length(title: str) -> int:
-    """Characters as a person counts them: an emoji with its modifiers is one."""
-    import unicodedata
+    """Characters as TikTok (and the page, web/static/kit.js) counts them: extended
+    grapheme clusters (Unicode's UAX #29), so that a flag, a keycap, an emoji with its
+    skin tone or a ZWJ sequence such as a family is one."""
+    import regex
 
-    count = 0
-    joined = False
-    for ch in title:
-        if ch == "\u200d":  # zero-width joiner glues the next emoji to this one
-            joined = True
-            continue
-        modifier = 0xFE00 <= ord(ch) <= 0xFE0F or 0x1F3FB <= ord(ch) <= 0x1F3FF
-        if unicodedata.combining(ch) or modifier:
-            continue  # combining marks, variation selectors, skin tones
-        if joined:
-            joined = False
-            continue
-        count += 1
-    return count
+    return len(regex.findall(r"\X", title))
 
 
 def _unknown(name: str, known: list[str], plain: Any, suggest: Any) -> Message:

@@ -44,7 +44,8 @@ def chart(
     labels: Mapping[str, str],
 ) -> str:
     """The SVG. ``labels``: "title", "kbps" (the axis, with {n}), "highlight" (with {n}),
-    "reconnect" and "dropped" (with {n}), in the page's language."""
+    "reconnect" and "dropped" (with {n}; "dropped.one" for one frame), in the page's
+    language."""
     span = max(duration_s, max((s.at_s for s in samples), default=0.0), 1.0)
     top = _top(max((s.bitrate_kbps for s in samples), default=0.0))
 
@@ -79,7 +80,8 @@ def chart(
     most = max((n for _, n in drops), default=0)
     for t, n in drops:
         h = max(1.0, round((DROP_BOTTOM - DROP_TOP) * n / most, 1))
-        label = escape(labels.get("dropped", "{n}").format(n=n))
+        said = labels.get("dropped.one" if n == 1 else "dropped", labels.get("dropped", "{n}"))
+        label = escape(said.format(n=n))
         out.append(
             f'<rect class="drop" x="{x(t) - 1.5}" y="{DROP_BOTTOM - h}" width="3" height="{h}">'
             f"<title>{label}</title></rect>"

@@ -7,6 +7,7 @@ The token lives in the state folder with mode 0600, so only the kit's own user
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -94,7 +95,13 @@ def set_password(state_dir: Path, password: str) -> None:
         "hash": _scrypt(password, salt, **_SCRYPT).hex(),
         "generation": secrets.token_hex(8),
     }
-    write_atomic(state_dir / PASSWORD_FILE, json.dumps(record) + "\n", mode=0o600)
+    # Written by root (`sudo kit passwd`), the file goes to the state folder's owner, the
+    # service's user, who must read it: root's 0600 file would refuse every login.
+    owner = None
+    if os.geteuid() == 0 and state_dir.is_dir():
+        st = state_dir.stat()
+        owner = (st.st_uid, st.st_gid)
+    write_atomic(state_dir / PASSWORD_FILE, json.dumps(record) + "\n", mode=0o600, owner=owner)
 
 
 def _password_record(state_dir: Path) -> dict[str, object] | None:

@@ -199,7 +199,7 @@ def blueprint(conductor: Any, deps: WebDeps, ffmpeg: str = "ffmpeg") -> Blueprin
         labels = {
             "title": t("report.chart"), "kbps": t("report.chart.kbps"),
             "highlight": t("report.chart.highlight"), "reconnect": t("report.chart.reconnect"),
-            "dropped": t("report.chart.dropped"),
+            "dropped": t("report.chart.dropped"), "dropped.one": t("report.chart.dropped", n=1),
         }  # fmt: skip
         chart = ""
         if samples:

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -85,6 +86,9 @@ class WebDeps:
     limiter: auth.LoginLimiter = field(default_factory=auth.LoginLimiter)
     # Scan / join / forget / hotspot for the Wi-Fi screen; None: status only, no changes.
     network: WifiSetup | None = None
+    # The kit's names for the login page (its hostname, its hotspot's Kit-XXXX where known),
+    # so that a creator sees that the page is their kit's.
+    names: Callable[[], dict[str, str]] | None = None
     # The logged-in sessions (kept in state_dir): a logout ends one for good.
     sessions: auth.Sessions = field(init=False)
 
@@ -102,6 +106,10 @@ class Catalogue:
         }
 
     def get(self, lang: str, key: str, **values: Any) -> str:
+        # A count of one reads "<key>.one" where there is one ("1 highlight"; English and
+        # Swedish both say the singular for one alone: "0 highlights", "2 höjdpunkter").
+        if values.get("n") == 1 and f"{key}.one" in self._strings["en"]:
+            key = f"{key}.one"
         text = self._strings.get(lang, {}).get(key) or self._strings["en"].get(key, key)
         return text.format(**values) if values else text
 
@@ -251,7 +259,17 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                 wait = deps.limiter.retry_after(ip, now)
                 error = t("auth.too_many", seconds=wait) if wait else t("auth.wrong_password")
                 code = 429 if wait else 401
-        return page("login.html", code, error=error)
+        return page("login.html", code, error=error, names=kit_names())
+
+    def kit_names() -> dict[str, str]:
+        """{"host": the hostname, "hotspot": Kit-XXXX where the kit has a hotspot}."""
+        if deps.names is not None:
+            return deps.names()
+        names = {"host": socket.gethostname()}
+        hotspot = deps.network.hotspot if deps.network is not None else None
+        if hotspot is not None:  # Kit-XXXX from the Wi-Fi's MAC address (files, no nmcli)
+            names["hotspot"] = hotspot.ssid
+        return names
 
     @bp.post("/logout")
     def logout() -> Any:

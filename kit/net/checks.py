@@ -2,7 +2,9 @@
 
 Four checks in the style of kit.checks, ids ``wifi``, ``dns``, ``ingest``, ``upload``. Each
 measures one step of the path a broadcast takes and says what to do when it is not good
-enough. Each has a hard time limit, so a pre-flight never hangs: DNS lookups run in a
+enough. ``ingest`` proves the server speaks RTMP (kit.net.rtmp_probe: handshake and
+``connect``, over TLS for rtmps://, never a publish) and reads the key's own ``expire=``
+before any connection. Each has a hard time limit, so a pre-flight never hangs: DNS lookups run in a
 thread that is abandoned at the deadline (getaddrinfo cannot be cancelled), sockets carry
 timeouts from one deadline, and the Wi-Fi readers run under a deadline too.
 
@@ -31,6 +33,7 @@ connection has been sending slower than the stream for more than a few seconds.
 
 from __future__ import annotations
 
+import datetime
 import errno
 import http.client
 import ipaddress
@@ -51,7 +54,7 @@ from kit import destination
 from kit.checks import Context, Level, Result
 from kit.config import Config
 from kit.messages import Message, define
-from kit.net import wifi
+from kit.net import rtmp_probe, wifi
 
 T = TypeVar("T")
 
@@ -64,7 +67,8 @@ WIFI_TIMEOUT_S = 6.0
 DNS_TIMEOUT_S = 3.0
 DNS_SLOW_MS = 1000.0
 
-INGEST_TIMEOUT_S = 5.0  # lookup, TCP connect and TLS handshake together
+INGEST_TIMEOUT_S = 5.0  # lookup, TCP connect, TLS and RTMP handshakes and connect together
+DETECT_RESERVE_S = 1.5  # kept for telling a scheme mix-up from a port that is not RTMP
 CONNECT_SLOW_MS = 1000.0
 TLS_SLOW_MS = 2000.0
 
@@ -331,6 +335,7 @@ class IngestProbe:
     address: str
     connect_ms: float
     tls_ms: float | None  # None for rtmp://
+    rtmp_ms: float | None = None  # the RTMP handshake and connect
 
 
 class StepTimeout(TimeoutError):
@@ -339,6 +344,24 @@ class StepTimeout(TimeoutError):
     def __init__(self, step: str) -> None:
         self.step = step
         super().__init__(step)
+
+
+class WrongScheme(Exception):
+    """The port speaks RTMP, but not the way the URL says: `expects` is "rtmps" (a TLS port
+    reached with rtmp://) or "rtmp" (a plain RTMP port reached with rtmps://)."""
+
+    def __init__(self, expects: str) -> None:
+        self.expects = expects
+        super().__init__(f"the server expects {expects}://")
+
+
+class AppRefused(Exception):
+    """The server speaks RTMP but did not accept ``connect`` to `app`."""
+
+    def __init__(self, app: str, refusal: rtmp_probe.ConnectRefused) -> None:
+        self.app = app
+        self.refusal = refusal
+        super().__init__(f"{app}: {refusal}")
 
 
 def tls_context(verify: bool, ca_file: Path) -> ssl.SSLContext:
@@ -351,46 +374,119 @@ def tls_context(verify: bool, ca_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
+def _connect(address: str, port: int, deadline: float) -> socket.socket:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise StepTimeout("connect")
+    try:
+        return socket.create_connection((address, port), timeout=left)
+    except TimeoutError:
+        raise StepTimeout("connect") from None
+
+
+def _speaks_tls(address: str, port: int, host: str, deadline: float) -> bool:
+    """Does the port finish a TLS handshake? Only to name a mix-up: nothing is sent over
+    it, so the certificate is not checked here."""
+    try:
+        with _connect(address, port, deadline) as sock:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            with tls_context(False, Path()).wrap_socket(sock, server_hostname=host):
+                return True
+    except (OSError, ssl.SSLError):  # TimeoutError, StepTimeout are OSErrors
+        return False
+
+
+def _speaks_rtmp(address: str, port: int, deadline: float) -> bool:
+    """Does the port answer an RTMP handshake (S0 and S1) in plain TCP?"""
+    try:
+        with _connect(address, port, deadline) as sock:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            sock.sendall(rtmp_probe.c0c1())
+            head = rtmp_probe.read_exactly(
+                sock, 1 + rtmp_probe.HANDSHAKE_SIZE, deadline, "handshake"
+            )
+            rtmp_probe.check_s0s1(head)
+            return True
+    except (OSError, rtmp_probe.NotRtmp):
+        return False
+
+
 def probe_ingest(
     host: str,
     port: int,
     secure: bool,
     *,
+    app: str,
     ca_file: Path,
     verify: bool = True,
     timeout: float = INGEST_TIMEOUT_S,
     resolver: Resolver = socket.getaddrinfo,
 ) -> IngestProbe:
-    """Connect to the ingest (each address in turn) and, for rtmps://, do the TLS handshake.
-    Raises OSError, ssl.SSLError, socket.gaierror or StepTimeout."""
-    deadline = time.monotonic() + timeout
+    """Connect to the ingest (each address in turn), do the TLS handshake for rtmps://, then
+    the RTMP handshake and ``connect`` to `app` (kit.net.rtmp_probe: never a publish, never
+    the key). When the handshake fails, a second connection tells a scheme mix-up (TLS
+    where the URL says rtmp://, plain RTMP where it says rtmps://) from a port that is not
+    RTMP at all; the last DETECT_RESERVE_S of the time limit are kept for it.
+    Raises OSError, ssl.SSLError, socket.gaierror, StepTimeout, WrongScheme, AppRefused or
+    rtmp_probe.NotRtmp."""
+    start_all = time.monotonic()
+    deadline = start_all + timeout
+    reserve = min(DETECT_RESERVE_S, timeout * 0.3)
     context = tls_context(verify, ca_file) if secure else None  # a missing CA file raises here
     addresses = [host] if _is_ip(host) else resolve(host, port, timeout, resolver).addresses
     error: OSError = OSError(errno.EHOSTUNREACH, "no address")
+    url = rtmp_probe.tc_url("rtmps" if secure else "rtmp", host, port, app)
     for address in addresses:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise StepTimeout("connect")
         start = time.monotonic()
         try:
-            sock = socket.create_connection((address, port), timeout=left)
-        except TimeoutError:
-            raise StepTimeout("connect") from None
+            sock = _connect(address, port, deadline)
+        except StepTimeout:
+            raise
         except OSError as e:
             error = e
             continue
         connect_ms = (time.monotonic() - start) * 1000
         with sock:
-            if context is None:
-                return IngestProbe(address, connect_ms, None)
+            stream: socket.socket = sock
+            tls_ms = None
+            if context is not None:
+                start = time.monotonic()
+                sock.settimeout(max(0.001, deadline - reserve - time.monotonic()))
+                try:
+                    stream = context.wrap_socket(sock, server_hostname=host)
+                except (TimeoutError, ssl.SSLError) as e:
+                    if isinstance(e, ssl.SSLCertVerificationError):
+                        raise
+                    if _speaks_rtmp(address, port, deadline):
+                        raise WrongScheme("rtmp") from e
+                    if isinstance(e, TimeoutError):
+                        raise StepTimeout("tls") from None
+                    raise
+                tls_ms = (time.monotonic() - start) * 1000
             start = time.monotonic()
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
             try:
-                with context.wrap_socket(sock, server_hostname=host):
-                    pass  # the handshake happens in wrap_socket
-            except TimeoutError:
-                raise StepTimeout("tls") from None
-            return IngestProbe(address, connect_ms, (time.monotonic() - start) * 1000)
+                with stream:
+                    rtmp_probe.rtmp_connect(
+                        stream, app, url, deadline,
+                        handshake_deadline=deadline - (0 if secure else reserve),
+                    )  # fmt: skip
+            except rtmp_probe.NotRtmp as e:
+                tls_port = e.looks_like_tls or (
+                    not secure and not e.head and _speaks_tls(address, port, host, deadline)
+                )
+                if not secure and tls_port:
+                    raise WrongScheme("rtmps") from e
+                raise
+            except rtmp_probe.RtmpTimeout as e:
+                if e.step == "handshake":
+                    if not secure and _speaks_tls(address, port, host, deadline):
+                        raise WrongScheme("rtmps") from e
+                    raise StepTimeout("rtmp") from None
+                raise StepTimeout("rtmp_connect") from None
+            except rtmp_probe.ConnectRefused as e:
+                raise AppRefused(app, e) from e
+            rtmp_ms = (time.monotonic() - start) * 1000
+            return IngestProbe(address, connect_ms, tls_ms, rtmp_ms)
     raise error
 
 
@@ -413,6 +509,39 @@ TLS_FAILED = define(
 )
 STEP_TLS = define("check.ingest.step_tls", "the secure connection")
 STEP_CONNECT = define("check.ingest.step_connect", "connecting")
+STEP_RTMP = define("check.ingest.step_rtmp", "the RTMP handshake")
+STEP_RTMP_CONNECT = define("check.ingest.step_rtmp_connect", "the RTMP connect")
+WANTS_RTMPS = define(
+    "check.ingest.wants_rtmps",
+    "The server {where} expects rtmps:// (a secure connection): change the start of the "
+    "server URL from rtmp:// to rtmps://.",
+)
+WANTS_RTMP = define(
+    "check.ingest.wants_rtmp",
+    "The server {where} expects rtmp://, not rtmps://: change the start of the server URL "
+    "to rtmp://, or check the port.",
+)
+NOT_RTMP = define(
+    "check.ingest.not_rtmp",
+    "{where} answers, but does not speak RTMP: check the server URL and the port.",
+)
+APP_REFUSED = define(
+    "check.ingest.app_refused",
+    "The server {where} speaks RTMP but does not accept the application “{app}”: "
+    "check the server URL.",
+)
+KEY_EXPIRED = define(
+    "check.ingest.key_expired", "This key expired at {time}: get a new one in the TikTok app."
+)
+KEY_EXPIRES = define(
+    "check.ingest.key_expires",
+    "This key expires in {minutes} minutes: for a longer broadcast, get a new one in the "
+    "TikTok app.",
+)
+KEY_EXPIRES_NOW = define(
+    "check.ingest.key_expires_now",
+    "This key expires in less than 2 minutes: get a new one in the TikTok app.",
+)
 NO_ANSWER = define(
     "check.ingest.no_answer",
     "No answer from {where} within {seconds} s ({step}): check the internet "
@@ -461,8 +590,17 @@ def ingest_result(
         return Result("ingest", Level.FAIL, said)
     if isinstance(e, ssl.SSLError):
         return Result("ingest", Level.FAIL, TLS_FAILED(where=where, reason=e.reason or e))
+    if isinstance(e, WrongScheme):
+        said = WANTS_RTMPS(where=where) if e.expects == "rtmps" else WANTS_RTMP(where=where)
+        return Result("ingest", Level.FAIL, said)
+    if isinstance(e, rtmp_probe.NotRtmp):
+        return Result("ingest", Level.FAIL, NOT_RTMP(where=where))
+    if isinstance(e, AppRefused):
+        return Result("ingest", Level.FAIL, APP_REFUSED(where=where, app=e.app))
     if isinstance(e, StepTimeout):
-        step = STEP_TLS() if e.step == "tls" else STEP_CONNECT()
+        step = {
+            "tls": STEP_TLS, "rtmp": STEP_RTMP, "rtmp_connect": STEP_RTMP_CONNECT,
+        }.get(e.step, STEP_CONNECT)()  # fmt: skip
         return Result(
             "ingest", Level.FAIL, NO_ANSWER(where=where, seconds=f"{timeout:g}", step=step)
         )
@@ -489,27 +627,72 @@ def ingest_result(
     return Result("ingest", Level.OK, INGEST_OK(where=where, timing=timing))
 
 
+KEY_WARN_S = 15 * 60
+
+
+def key_expiry(key: str) -> int | None:
+    """The unix time in a key's ``expire=`` query parameter (TikTok's keys carry one);
+    None when there is none or it is not a whole number."""
+    _, _, query = key.partition("?")
+    values = urllib.parse.parse_qs(query).get("expire") or [""]
+    return int(values[0]) if values[0].isdigit() else None
+
+
+def expiry_result(key: str, now: float, tz: datetime.tzinfo | None = None) -> Result | None:
+    """The ``ingest`` check's verdict on the key's own expiry, before any connection (pure
+    given `now`, a unix time, and `tz`; None: the kit's local time). None: no verdict (no
+    expiry in the key, or more than KEY_WARN_S left). The key itself is never said."""
+    expire = key_expiry(key)
+    if expire is None:
+        return None
+    left = expire - now
+    if left <= 0:
+        at = datetime.datetime.fromtimestamp(expire, tz).astimezone(tz)
+        today = datetime.datetime.fromtimestamp(now, tz).astimezone(tz).date()
+        when = at.strftime("%H:%M" if at.date() == today else "%Y-%m-%d %H:%M")
+        return Result("ingest", Level.FAIL, KEY_EXPIRED(time=when))
+    if left < 120:
+        return Result("ingest", Level.WARN, KEY_EXPIRES_NOW())
+    if left < KEY_WARN_S:
+        return Result("ingest", Level.WARN, KEY_EXPIRES(minutes=f"{int(left // 60)}"))
+    return None
+
+
 def check_ingest(
-    ctx: Context, timeout: float = INGEST_TIMEOUT_S, resolver: Resolver = socket.getaddrinfo
+    ctx: Context,
+    timeout: float = INGEST_TIMEOUT_S,
+    resolver: Resolver = socket.getaddrinfo,
+    clock: Callable[[], float] = time.time,
+    tz: datetime.tzinfo | None = None,
 ) -> Result:
     try:
         scheme, host, port = _server(ctx.config)
+        app = destination.parse_server(ctx.config.stream.server)[3]
     except destination.DestinationError as e:
         return _not_checked("ingest", e)
     s = ctx.config.stream
+    expiry = expiry_result(s.key.reveal(), clock(), tz)
+    if expiry is not None and expiry.status is Level.FAIL:
+        return expiry  # no connection for a key that cannot work
     try:
         outcome: IngestProbe | BaseException = probe_ingest(
             host,
             port,
             scheme == "rtmps",
+            app=app,
             ca_file=s.ca_file,
             verify=s.tls_verify,
             timeout=timeout,
             resolver=resolver,
         )
-    except (OSError, TimeoutError, ssl.SSLError) as e:
+    except (
+        OSError, TimeoutError, ssl.SSLError, WrongScheme, AppRefused, rtmp_probe.NotRtmp,
+    ) as e:  # fmt: skip
         outcome = e
-    return ingest_result(host, port, outcome, timeout)
+    result = ingest_result(host, port, outcome, timeout)
+    if expiry is not None and result.status is not Level.FAIL:
+        return expiry
+    return result
 
 
 # -- upload --------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_a_broadcast_to_a_clip_on_the_phone(tmp_path: Path, ingest: Ingest, e2e:
             e2e.first_run(page, base, PASSWORD)
             page.get_by_role("link", name="Recordings").click()
             assert page.locator(".rec").count() == 1
-            assert page.get_by_text("2 highlights").is_visible()
+            assert page.get_by_text("2 highlights", exact=True).is_visible()
             e2e.expect(page.locator("img.thumb")).to_be_visible()
             e2e.shot(page, "20-recordings")
             page.get_by_role("link", name="Clip day").click()

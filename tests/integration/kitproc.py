@@ -16,7 +16,8 @@ import pytest
 
 from tests.peers.ingest import free_port
 
-KEY = "stream-7311111111111111111?expire=1790000000&sign=0123abcd"
+# Expires in 2100: the ingest check reads expire= and fails a key whose time has passed.
+KEY = "stream-7311111111111111111?expire=4102444800&sign=0123abcd"
 
 
 def write_config(

@@ -71,7 +71,7 @@ def test_button_goes_live_marks_a_highlight_and_a_hold_ends(kit_process, ingest:
     # The key reached the server byte for byte, query parameters included.
     pub = ingest.wait_for_publish(timeout=5)
     assert pub["name"] == NAME
-    assert pub["expire"] == "1790000000"
+    assert pub["expire"] == "4102444800"
     assert pub["sign"] == SIGN
     assert pub["_raw"].endswith("&name=" + KEY.replace("?", "&type=live&"))
 

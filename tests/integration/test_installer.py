@@ -31,6 +31,7 @@ OWNED = [
     "etc/systemd/system/sysinit.target.wants/kit-hidepid.service",
     "etc/systemd/system/systemd-logind.service.d/kit-proc.conf",
     "etc/systemd/system/NetworkManager.service.d/kit-proc.conf",
+    "usr/local/bin/kit",
 ]
 HIDEPID = "etc/systemd/system/kit-hidepid.service"
 
@@ -74,15 +75,22 @@ def debian(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(root / "proc")], check=False)
 
 
-def run_in(root: Path, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_in(
+    root: Path, *cmd: str, check: bool = True, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = [
-        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        # sudo's secure_path on Debian: /usr/local/bin comes first.
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME=/root",
         "LANG=C.UTF-8",
         "PIP_CERT=/root/host-ca.crt",
     ]
     r = subprocess.run(
-        ["chroot", str(root), "env", "-i", *env, *cmd], capture_output=True, text=True, timeout=1200
+        ["chroot", str(root), "env", "-i", *env, *cmd],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        input=input,
     )
     if check and r.returncode != 0:
         raise AssertionError(
@@ -160,6 +168,20 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     venv_cfg = (debian / "opt/kit/venv/pyvenv.cfg").read_text()
     assert "include-system-site-packages = true" in venv_cfg  # sees the system's picamera2
 
+    # `kit` is on PATH, and `sudo kit passwd` leaves a password the service's user reads.
+    link = debian / "usr/local/bin/kit"
+    assert os.readlink(link) == "/opt/kit/venv/bin/kit"
+    assert run_in(debian, "sh", "-c", "command -v kit").stdout.strip() == "/usr/local/bin/kit"
+    said = run_in(debian, "kit", "passwd", input="a new password\na new password\n").stdout
+    assert "password set" in said
+    assert run_in(debian, "stat", "-c", "%U:%G %a", "/var/lib/kit/web-password").stdout.split() == [
+        "kit:kit",
+        "600",
+    ]
+    check = "from pathlib import Path; from kit.api import auth; "
+    check += "assert auth.verify_password(Path('/var/lib/kit'), 'a new password')"
+    run_in(debian, "runuser", "-u", "kit", "--", "/opt/kit/venv/bin/python", "-c", check)
+
     # A config the creator edited is kept; a second run changes nothing.
     cfg.write_text(cfg.read_text().replace('server = ""', 'server = "rtmp://example.com/live/"'))
     before = manifest(debian)
@@ -175,6 +197,7 @@ def test_install_twice_then_uninstall(debian: Path) -> None:
     for rel in ("opt/kit", "etc/kit", "etc/systemd/system/kit.service"):
         assert not (debian / rel).exists(), rel
     assert not rule.exists()
+    assert not link.is_symlink()
     assert not (debian / HIDEPID).exists() and not hidepid_wants.is_symlink()
     assert not (debian / "etc/systemd/system/NetworkManager.service.d").exists()
     # The folders the installer made for the rule (no polkit in a minimal root) go too.

@@ -12,6 +12,7 @@ a new message that is in neither fails the drift check there.
 
 from __future__ import annotations
 
+import datetime
 import errno
 import json
 import socket
@@ -41,7 +42,7 @@ from kit.media.camera import TestPatternCamera
 from kit.media.pipeline import Encode
 from kit.messages import Message, render, render_dict
 from kit.net import checks as net
-from kit.net import hotspot, wifi, wifisetup
+from kit.net import hotspot, rtmp_probe, wifi, wifisetup
 from kit.net.checks import IngestProbe, Lookup, StepTimeout, UploadProbe, UploadUrlError
 from tests.unit.test_web_routes import PASSWORD, Kit, csrf_of, logged_in
 
@@ -233,6 +234,27 @@ CHECK_RESULTS: list[tuple[Callable[[], Result], str, dict[str, Any]]] = [
      "check.ingest.slow", {"where": "h.example:443", "timing": "check.ingest.timing"}),
     (lambda: net.ingest_result("h.example", 443, IngestProbe("192.0.2.1", 35.0, 80.0), 5.0),
      "check.ingest.ok", {"where": "h.example:443", "timing": "check.ingest.timing_tls"}),
+    (lambda: net.ingest_result("h.example", 443, StepTimeout("rtmp"), 5.0),
+     "check.ingest.no_answer", {"where": "h.example:443", "seconds": "5",
+                                "step": "check.ingest.step_rtmp"}),
+    (lambda: net.ingest_result("h.example", 443, StepTimeout("rtmp_connect"), 5.0),
+     "check.ingest.no_answer", {"where": "h.example:443", "seconds": "5",
+                                "step": "check.ingest.step_rtmp_connect"}),
+    (lambda: net.ingest_result("h.example", 1935, net.WrongScheme("rtmps"), 5.0),
+     "check.ingest.wants_rtmps", {"where": "h.example:1935"}),
+    (lambda: net.ingest_result("h.example", 443, net.WrongScheme("rtmp"), 5.0),
+     "check.ingest.wants_rtmp", {"where": "h.example:443"}),
+    (lambda: net.ingest_result("h.example", 80, rtmp_probe.NotRtmp(b"HTTP/1.1"), 5.0),
+     "check.ingest.not_rtmp", {"where": "h.example:80"}),
+    (lambda: net.ingest_result("h.example", 443, net.AppRefused(
+        "game", rtmp_probe.ConnectRefused("NetConnection.Connect.Rejected", "")), 5.0),
+     "check.ingest.app_refused", {"where": "h.example:443", "app": "game"}),
+    (lambda: net.expiry_result("s-1?expire=1764597900&sign=ab", 1764598000.0, datetime.UTC),
+     "check.ingest.key_expired", {"time": "14:05"}),
+    (lambda: net.expiry_result("s-1?expire=1764598600&sign=ab", 1764598000.0, datetime.UTC),
+     "check.ingest.key_expires", {"minutes": "10"}),
+    (lambda: net.expiry_result("s-1?expire=1764598060&sign=ab", 1764598000.0, datetime.UTC),
+     "check.ingest.key_expires_now", {}),
     # -- upload
     (lambda: net.upload_result("", None, 2500, 128), "check.upload.not_measured", {}),
     (lambda: net.upload_result("ftp://x", UploadUrlError(net.URL_SCHEME()), 2500, 128),

@@ -28,8 +28,9 @@ import pytest
 from kit import config
 from kit.checks import Context, Level, Result
 from kit.net import checks as net
-from kit.net import wifi
+from kit.net import rtmp_probe, wifi
 from kit.net.checks import IngestProbe, Lookup, StepTimeout, TcpConn, UploadProbe
+from tests.peers import fake_rtmp
 from tests.peers.netns import make_certs, sink_server
 
 HOST = "127.0.0.1"
@@ -209,6 +210,13 @@ def test_unusable_server_is_left_to_the_stream_check(check: object) -> None:
          ["does not exist"]),
         (FileNotFoundError(errno.ENOENT, "No such file", "/etc/kit/ca.pem"), Level.FAIL,
          ["/etc/kit/ca.pem", "stream.ca_file"]),
+        (StepTimeout("rtmp"), Level.FAIL, ["within 5 s (the RTMP handshake)"]),
+        (StepTimeout("rtmp_connect"), Level.FAIL, ["within 5 s (the RTMP connect)"]),
+        (net.WrongScheme("rtmps"), Level.FAIL, ["expects rtmps://", "to rtmps://."]),
+        (net.WrongScheme("rtmp"), Level.FAIL, ["expects rtmp://, not rtmps://"]),
+        (rtmp_probe.NotRtmp(b"HTTP/1.1"), Level.FAIL, ["does not speak RTMP"]),
+        (net.AppRefused("game", rtmp_probe.ConnectRefused("x", "y")), Level.FAIL,
+         ["does not accept the application “game”"]),
     ],
 )  # fmt: skip
 def test_ingest_result(outcome: object, level: Level, words: list[str]) -> None:
@@ -224,11 +232,47 @@ def listener() -> Iterator[socket.socket]:
         yield sock
 
 
+def serve_rtmp(listener: socket.socket, seen: list[dict | None], refuse: frozenset[str]) -> None:
+    conn, _ = listener.accept()
+    with conn:
+        seen.append(fake_rtmp.answer(conn, refuse))
+
+
 def test_ingest_connects(listener: socket.socket) -> None:
     port = listener.getsockname()[1]
+    seen: list[dict | None] = []
+    threading.Thread(target=serve_rtmp, args=(listener, seen, frozenset()), daemon=True).start()
     result = net.check_ingest(context(f"rtmp://{HOST}:{port}/live/"))
     assert (result.status, result.id) == (Level.OK, "ingest"), result.message
     assert result.message.startswith(f"The server {HOST}:{port} answers (connect ")
+    # connect only, with the app and the URL: never the key
+    assert seen == [{"app": "live", "type": "nonprivate", "flashVer": rtmp_probe.FLASH_VER,
+                     "tcUrl": f"rtmp://{HOST}:{port}/live"}]  # fmt: skip
+
+
+def test_ingest_app_refused(listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    args = (listener, [], frozenset({"live"}))
+    threading.Thread(target=serve_rtmp, args=args, daemon=True).start()
+    result = net.check_ingest(context(f"rtmp://{HOST}:{port}/live/"))
+    assert result.status is Level.FAIL
+    assert "does not accept the application “live”" in result.message
+
+
+def test_ingest_a_port_that_closes_at_once_is_not_rtmp(listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+
+    def close_each() -> None:
+        for _ in range(2):  # the probe, then the look for TLS
+            conn, _ = listener.accept()
+            conn.close()
+
+    threading.Thread(target=close_each, daemon=True).start()
+    result = net.check_ingest(context(f"rtmp://{HOST}:{port}/live/"), timeout=2)
+    assert result.status is Level.FAIL
+    assert result.message == (
+        f"{HOST}:{port} answers, but does not speak RTMP: check the server URL and the port."
+    )
 
 
 def test_ingest_refused() -> None:
@@ -242,10 +286,11 @@ def test_ingest_refused() -> None:
 
 
 class TlsServer:
-    """A TLS server on loopback: handshakes, then closes. `handshake=False` accepts the TCP
-    connection and never answers."""
+    """A TLS server on loopback: handshakes, then answers RTMP's handshake and connect
+    (`rtmp=False`: closes). `handshake=False` accepts the TCP connection and never answers."""
 
-    def __init__(self, cert: Path, key: Path, handshake: bool = True) -> None:
+    def __init__(self, cert: Path, key: Path, handshake: bool = True, rtmp: bool = True) -> None:
+        self.rtmp = rtmp
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(cert, key)
         self.handshake = handshake
@@ -264,8 +309,9 @@ class TlsServer:
                 self.held.append(conn)
                 continue
             try:
-                with self.context.wrap_socket(conn, server_side=True):
-                    pass
+                with self.context.wrap_socket(conn, server_side=True) as tls:
+                    if self.rtmp:
+                        fake_rtmp.answer(tls)
             except (ssl.SSLError, OSError):
                 pass  # the client refused our certificate
 
@@ -445,6 +491,7 @@ def test_suggested_bitrate(upload: float, audio: int, video: int) -> None:
 
 def test_the_checks_in_order_with_their_ids(listener: socket.socket) -> None:
     port = listener.getsockname()[1]
+    threading.Thread(target=serve_rtmp, args=(listener, [], frozenset()), daemon=True).start()
     ctx = context(f"rtmp://localhost:{port}/live/")
     results = [check(ctx) for check in net.NET_CHECKS]
     assert [r.id for r in results] == ["wifi", "dns", "ingest", "upload"]

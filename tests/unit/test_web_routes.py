@@ -375,7 +375,7 @@ def test_recordings_list_report_download_and_delete(kit: Kit, tmp_path: Path) ->
     kit.store.end(sid, "stopped", 1, 3, 2500.0, now=1100.0)
     c, token = logged_in(kit)
     page = c.get("/recordings").text
-    assert "Sale &lt;b&gt;" in page and "0:01:40" in page and "1 highlights" in page
+    assert "Sale &lt;b&gt;" in page and "0:01:40" in page and "<p>1 highlight<" in page
     report = c.get(f"/recordings/{sid}").text
     assert "0:01:40" in report and "not measured" in report
     hot = kit.store.begin("Hot", folder, now=2000.0)

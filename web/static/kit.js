@@ -33,15 +33,17 @@
     });
   });
 
-  // Title: characters as a person counts them (an emoji is one).
-  var title = $("title"), count = $("title-count");
-  function countTitle() {
-    var n;
-    if (window.Intl && Intl.Segmenter) {
-      n = Array.from(new Intl.Segmenter().segment(title.value)).length;
-    } else { n = Array.from(title.value).length; }
-    count.textContent = t("js.count", { n: n });
+  // Title: characters counted as TikTok and the kit (kit/config.py title_length) count
+  // them, in grapheme clusters: a flag, a keycap, an emoji with its skin tone or a ZWJ
+  // family is one. Without Intl.Segmenter (old browsers), code points: never fewer.
+  var segmenter = window.Intl && Intl.Segmenter
+    ? new Intl.Segmenter(undefined, { granularity: "grapheme" }) : null;
+  function titleLength(text) {
+    return Array.from(segmenter ? segmenter.segment(text) : text).length;
   }
+  window.kitTitleLength = titleLength;  // the e2e tests check it against the kit's table
+  var title = $("title"), count = $("title-count");
+  function countTitle() { count.textContent = t("js.count", { n: titleLength(title.value) }); }
   if (title && count) { title.addEventListener("input", countTitle); countTitle(); }
 
   // Destination: the preset's URL shape and the TikTok key reminder.
