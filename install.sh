@@ -111,13 +111,17 @@ nm_polkit_files() {
 
 sim_config() {
   mkdir -p sim
+  # An older sim/kit.toml's key said expire=0, which the pre-flight now reads as expired.
+  if [ -f sim/kit.toml ] && grep -q 'key = "simulation?expire=0&sign=demo"' sim/kit.toml; then
+    sed -i 's/key = "simulation?expire=0&sign=demo"/key = "simulation?sign=demo"/' sim/kit.toml
+  fi
   if [ ! -f sim/kit.toml ]; then
     cat > sim/kit.toml <<EOF
 # Simulation: a test pattern, a tone and gpiozero's mock pins stand in for the
 # camera, the microphone and the button. Streams to the local test ingest.
 [stream]
 server = "rtmp://127.0.0.1:1935/live/"
-key = "simulation?expire=0&sign=demo"
+key = "simulation?sign=demo"
 [recording]
 dir = "$here/sim/recordings"
 [state]
