@@ -38,8 +38,10 @@ REQUEST_TIMEOUT_S = 20.0
 
 MISSING = define(
     "camera.missing",
-    "No camera found: check that the ribbon cable is pushed fully into the camera and "
-    "the Pi, contacts the right way round, then restart the kit.",
+    # A Pi finds its camera only when it starts, and a ribbon cable must not be moved
+    # with the power on: so switch off, then on, rather than "restart".
+    "No camera found: switch the kit off, push the ribbon cable fully into the camera and "
+    "the Pi (contacts the right way round), then switch it on again.",
 )
 BUSY = define(
     "camera.busy",

@@ -235,7 +235,6 @@ class Camera:
         self._libcamera: Any = None
         self._config: dict[str, Any] | None = None
         self._encoder: Any = None
-        self._output: Any = None
         self._last_frame = 0.0
         self._frame_s = 1 / 30
         self._stalled = False
@@ -361,7 +360,7 @@ class Camera:
             with contextlib.suppress(OSError):
                 os.close(fd)
             raise Failure("failed", f"the encoder cannot start: {e}") from None
-        self._encoder, self._output = encoder, output
+        self._encoder = encoder
         return {**said, "encoder": type(encoder).__name__}
 
     def stop_feed(self) -> dict[str, Any]:
@@ -370,7 +369,6 @@ class Camera:
 
     def _stop_feed(self) -> None:
         encoder, self._encoder = self._encoder, None
-        self._output = None
         if encoder is not None:
             with contextlib.suppress(Exception):
                 self._cam.stop_encoder(encoder)
