@@ -245,10 +245,21 @@ class WebServer:
             clear_untrusted_proxy_headers=True,
         )  # fmt: skip
         self.port = self._server.effective_port  # type: ignore[union-attr]
-        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            # close() shuts the listening socket while the loop may be inside select():
+            # that EBADF is the loop ending, not a fault (a traceback in the log said so).
+            if not self._closing.is_set():
+                raise
+
     def close(self) -> None:
+        self._closing.set()
         self._server.close()
