@@ -32,7 +32,7 @@ DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
   openssl iproute2 procps ca-certificates shellcheck systemd chromium debootstrap
-  polkitd dbus-daemon libnm0 libndp0
+  polkitd dbus-daemon libnm0 libndp0 npm
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -109,51 +109,148 @@ nm_polkit_files() {
   rm -rf "$tmp"
 }
 
-sim_config() {
-  mkdir -p sim
-  # An older sim/kit.toml's key said expire=0, which the pre-flight now reads as expired.
-  if [ -f sim/kit.toml ] && grep -q 'key = "simulation?expire=0&sign=demo"' sim/kit.toml; then
-    sed -i 's/key = "simulation?expire=0&sign=demo"/key = "simulation?sign=demo"/' sim/kit.toml
+# The simulation's folder, and the ports it uses: the page (the kit's [web] port) and the
+# local RTMP ingest (nginx). KIT_WEB_PORT and KIT_INGEST_PORT change them (written into
+# sim/kit.toml, so `kit press --config sim/kit.toml` finds the kit on its new port too).
+SIM="${KIT_SIM_DIR:-$here/sim}"
+KIT_BIN="${KIT_BIN:-$here/.venv/bin/kit}"
+INGEST_PID=""
+
+valid_port() {
+  case "$2" in
+    ''|*[!0-9]*) die "$1 must be a port number from 1024 to 65535 (got '$2')" ;;
+  esac
+  if [ "$2" -lt 1024 ] || [ "$2" -gt 65535 ]; then
+    die "$1 must be a port number from 1024 to 65535 (got '$2')"
   fi
-  if [ ! -f sim/kit.toml ]; then
-    cat > sim/kit.toml <<EOF
+}
+
+# axe-core, the accessibility engine the page's end-to-end tests run in Chromium
+# (tests/e2e/test_axe_e2e.py), from npm at one pinned version into /var/cache/kit/axe
+# (npm checks the tarball against the registry's integrity hash); no install scripts run.
+AXE_VERSION=4.10.3
+AXE_DIR=/var/cache/kit/axe
+axe_core() {
+  local pkg="$AXE_DIR/node_modules/axe-core/package.json"
+  if [ -f "$pkg" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$pkg"; then
+    say "axe-core $AXE_VERSION: present"
+    return
+  fi
+  say "installing axe-core $AXE_VERSION into $AXE_DIR (npm)"
+  as_root install -d "$AXE_DIR"
+  as_root npm install --prefix "$AXE_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
+    "axe-core@$AXE_VERSION"
+}
+
+sim_config() {
+  mkdir -p "$SIM"
+  local web_port="${KIT_WEB_PORT:-8080}" ingest_port="${KIT_INGEST_PORT:-1935}"
+  valid_port KIT_WEB_PORT "$web_port"
+  valid_port KIT_INGEST_PORT "$ingest_port"
+  # An older sim/kit.toml's key said expire=0, which the pre-flight now reads as expired.
+  if [ -f "$SIM/kit.toml" ] && grep -q 'key = "simulation?expire=0&sign=demo"' "$SIM/kit.toml"; then
+    sed -i 's/key = "simulation?expire=0&sign=demo"/key = "simulation?sign=demo"/' "$SIM/kit.toml"
+  fi
+  if [ ! -f "$SIM/kit.toml" ]; then
+    cat > "$SIM/kit.toml" <<EOF
 # Simulation: a test pattern, a tone and gpiozero's mock pins stand in for the
 # camera, the microphone and the button. Streams to the local test ingest.
 [stream]
-server = "rtmp://127.0.0.1:1935/live/"
+server = "rtmp://127.0.0.1:$ingest_port/live/"
 key = "simulation?sign=demo"
 [recording]
-dir = "$here/sim/recordings"
+dir = "$SIM/recordings"
 [state]
-dir = "$here/sim/state"
+dir = "$SIM/state"
 [web]
 host = "127.0.0.1"
-port = 8080
+port = $web_port
 [broadcast]
 title = "Simulation"
+[network]
+# The stream goes to this computer: no upload speed test towards the internet.
+upload_test_url = "off"
 EOF
+  fi
+  # An older sim/kit.toml measured nothing but warned at every check: the test is off.
+  if ! grep -q '^\[network\]' "$SIM/kit.toml"; then
+    printf '[network]\nupload_test_url = "off"\n' >> "$SIM/kit.toml"
+  fi
+  # Ports asked for now win over the file's.
+  if [ -n "${KIT_WEB_PORT:-}" ]; then
+    sed -i "s/^port = [0-9]*$/port = $web_port/" "$SIM/kit.toml"
+  fi
+  if [ -n "${KIT_INGEST_PORT:-}" ]; then
+    sed -i "s#^server = \"rtmp://127.0.0.1:[0-9]*/#server = \"rtmp://127.0.0.1:$ingest_port/#" \
+      "$SIM/kit.toml"
+  fi
+}
+
+# The ports in force: the page's from sim/kit.toml, the ingest's from its server URL (or
+# KIT_INGEST_PORT, or 1935 when the server is not the local ingest).
+sim_web_port() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$SIM/kit.toml" | head -n 1; }
+sim_ingest_port() {
+  local p
+  p="$(sed -n 's#^server = "rtmp://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$SIM/kit.toml" | head -n 1)"
+  echo "${p:-${KIT_INGEST_PORT:-1935}}"
+}
+
+# Who listens on a TCP port ("" if nobody): ss's line, with the program where ss may see it.
+port_user() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | head -n 1
+}
+
+port_free_or_die() {
+  local port="$1" what="$2" variable="$3" user program
+  user="$(port_user "$port")"
+  [ -z "$user" ] && return 0
+  program="$(printf '%s\n' "$user" | sed -n 's/.*users:((\("[^"]*"\),pid=\([0-9]*\).*/\1 (pid \2)/p')"
+  die "port $port ($what) is in use by ${program:-another program (run 'sudo ss -ltnp' to see which)}.
+Stop it, or choose another port: $variable=<port> ./install.sh --dev --run"
+}
+
+stop_ingest() {
+  if [ -n "$INGEST_PID" ]; then
+    kill "$INGEST_PID" 2>/dev/null || true
+    wait "$INGEST_PID" 2>/dev/null || true
+    INGEST_PID=""
   fi
 }
 
 run_simulation() {
   sim_config
-  mkdir -p sim/ingest/logs sim/ingest/recordings
-  cat > sim/ingest/nginx.conf <<EOF
+  local web_port ingest_port
+  web_port="$(sim_web_port)"
+  ingest_port="$(sim_ingest_port)"
+  port_free_or_die "$web_port" "the kit's page" KIT_WEB_PORT
+  port_free_or_die "$ingest_port" "the local RTMP ingest" KIT_INGEST_PORT
+  mkdir -p "$SIM/ingest/logs" "$SIM/ingest/recordings"
+  cat > "$SIM/ingest/nginx.conf" <<EOF
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
 daemon off;
-pid $here/sim/ingest/nginx.pid;
-error_log $here/sim/ingest/logs/error.log;
+pid $SIM/ingest/nginx.pid;
+error_log $SIM/ingest/logs/error.log;
 $( [ "$(id -u)" -eq 0 ] && echo "user root;" )
 events { worker_connections 64; }
-rtmp { server { listen 127.0.0.1:1935; application live {
-  live on; record all; record_path $here/sim/ingest/recordings; record_unique on; } } }
+rtmp { server { listen 127.0.0.1:$ingest_port; application live {
+  live on; record all; record_path $SIM/ingest/recordings; record_unique on; } } }
 EOF
-  say "starting a local RTMP ingest on 127.0.0.1:1935 (recordings in sim/ingest/recordings)"
-  nginx -c "$here/sim/ingest/nginx.conf" -p "$here/sim/ingest" -e "$here/sim/ingest/logs/error.log" &
-  local ingest=$!
-  trap 'kill "$ingest" 2>/dev/null || true' EXIT
-  say "running the kit in simulation: press with '.venv/bin/kit press --config sim/kit.toml'"
-  .venv/bin/kit run --simulate --config sim/kit.toml
+  # The ingest stops whenever this script ends: the kit exits, fails, Ctrl-C, a kill.
+  trap stop_ingest EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  say "starting a local RTMP ingest on 127.0.0.1:$ingest_port (recordings in $SIM/ingest/recordings)"
+  nginx -c "$SIM/ingest/nginx.conf" -p "$SIM/ingest" -e "$SIM/ingest/logs/error.log" &
+  INGEST_PID=$!
+  for _ in $(seq 50); do
+    [ -n "$(port_user "$ingest_port")" ] && break
+    kill -0 "$INGEST_PID" 2>/dev/null || die "the local RTMP ingest did not start: see $SIM/ingest/logs/error.log"
+    sleep 0.1
+  done
+  say "running the kit in simulation: its page is http://127.0.0.1:$web_port (the first visit sets a password)"
+  say "press with '.venv/bin/kit press --config sim/kit.toml'; Ctrl-C stops the kit and the ingest"
+  "$KIT_BIN" run --simulate --config "$SIM/kit.toml"
 }
 
 # --- The kit on a Raspberry Pi, as a service --------------------------------------
@@ -390,9 +487,11 @@ install_service() {
 }
 
 print_address() {
-  local url
-  url="http://$(hostname).local:8080"
-  say "open $url on a phone on the same Wi-Fi"
+  local url port
+  # The page's port: [web] port in /etc/kit/kit.toml (8080 unless changed there).
+  port="$(sed -n 's/^port *= *\([0-9]*\) *$/\1/p' "$ETC/kit.toml" 2>/dev/null | head -n 1)"
+  url="http://$(hostname).local:${port:-8080}"
+  say "open $url on a phone on the same Wi-Fi (the first visit sets the page's password)"
   if command -v qrencode >/dev/null; then
     qrencode -t ANSIUTF8 "$url"
   fi
@@ -516,6 +615,7 @@ main() {
   install_packages "${DEV_PACKAGES[@]}"
   setup_venv
   nm_polkit_files
+  axe_core
   # The real picamera2 on a real libcamera with a virtual Pi camera, for the camera
   # tests: a Debian trixie root under /var/cache/kit, reused while its sources are unchanged.
   say "camera test rig (tests/rigs/camera/build.sh; about 4 minutes the first time)"
@@ -527,4 +627,7 @@ main() {
   fi
 }
 
-main "$@"
+# Sourced (by a test that runs one of the functions above), it only defines them.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi

@@ -21,6 +21,7 @@ from kit.hw.gpio import Panel
 from kit.media import encoders, pipeline
 from kit.media.audio import AlsaMicrophone, AudioSource, Tone
 from kit.media.camera import CameraSource, Flaws, TestPatternCamera
+from kit.media.micservice import MicrophoneService
 from kit.settings import Settings
 from kit.store import Store
 
@@ -263,7 +264,12 @@ def _run(cfg: Config, simulate: bool, config_path: str) -> int:
             snapshot=snapshot_source(camera),
             network=network,
         )
-        app = create_app(conductor, token, panel.simulate_press if simulate else None, web_deps)
+        # The page's microphone meter and gain: the conductor says which device and
+        # whether it is taken; the service alone opens it (kit.media.micservice).
+        microphone = MicrophoneService(conductor.microphone_device, conductor.microphone_in_use)
+        app = create_app(
+            conductor, token, panel.simulate_press if simulate else None, web_deps, microphone
+        )
         try:
             web = WebServer(app, cfg.web.host, cfg.web.port)
         except OSError as e:  # taken in the moment since startup.claim looked

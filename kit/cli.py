@@ -114,12 +114,57 @@ def cmd_marker(args: argparse.Namespace) -> int:
     return 0
 
 
+ON_AIR = {"connecting", "live", "reconnecting"}
+READY = {"idle"} | ERRORS
+# How long `kit press` waits for the daemon to act on the press (it acts on the release,
+# from its own thread, a moment after the API has answered).
+PRESS_SETTLE_S = 2.0
+
+
+def press_said(before: dict[str, Any], after: dict[str, Any], held: float) -> str:
+    """What a press did, and what happens next, in plain words (pure: from the status
+    before the press and a moment after it)."""
+    was, now = before["state"], after["state"]
+    what = f"Held {held:g} s" if held else "Pressed"
+    if was in ON_AIR and held >= 3:
+        return f"{what}: ending the broadcast (state: {now}); `kit status` shows when it is done."
+    if was in ON_AIR and after.get("markers", 0) > before.get("markers", 0):
+        return f"{what}: marked a highlight ({after['markers']} in this broadcast)."
+    if was in READY and not held:
+        if now == "checking":
+            return (
+                f"{what}: running the pre-flight checks, then a 3-second countdown, then live; "
+                "press again to cancel. `kit status` shows how it goes."
+            )
+        if now == "countdown":
+            return f"{what}: the checks passed; live after a 3-second countdown (press to cancel)."
+        if now in ERRORS:
+            return f"{what}: it could not go live ({now}): {after.get('advice', '')}".rstrip(": ")
+    if was == "checking" and now == "idle":
+        return f"{what}: the pre-flight checks are cancelled; state: idle."
+    if was == "countdown" and now == "idle":
+        return f"{what}: the countdown is cancelled; state: idle."
+    if was == "idle" and held >= 10:
+        return f"{what}: opening the kit's own Wi-Fi (hotspot); `kit status` shows it."
+    if was == now:
+        return f"{what}: nothing changed yet (state: {now}); `kit status` shows what happens."
+    return f"{what}: state {was} -> {now}."
+
+
 def cmd_press(args: argparse.Namespace) -> int:
     client = Client(_load(args), timeout=args.hold + 10)
+    before = client.status()
     # Held a little past the asked time, so that "--hold 3" is seen as a 3 s hold.
     hold = args.hold + 0.25 if args.hold else 0.15
-    r = client.request("POST", "/api/press", {"hold": hold})
-    print(f"pressed{f' for {args.hold:g} s' if args.hold else ''}; state: {r['state']}")
+    client.request("POST", "/api/press", {"hold": hold})
+    deadline = time.monotonic() + PRESS_SETTLE_S
+    while True:
+        after = client.status()
+        changed = after["state"] != before["state"] or after.get("markers") != before.get("markers")
+        if changed or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    print(press_said(before, after, args.hold))
     return 0
 
 

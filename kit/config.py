@@ -34,7 +34,9 @@ ALSA_DEVICE = define(
     "audio.device", "must be an ALSA device name such as hw:CARD=Device,DEV=0 (got {got})"
 )
 HOST = define("web.host", "must be an IP address such as 0.0.0.0 or 127.0.0.1 (got {got})")
-UPLOAD_URL = define("url.upload", "must be empty or an http:// or https:// address (got {got})")
+UPLOAD_URL = define(
+    "url.upload", 'must be "off", empty or an http:// or https:// address (got {got})'
+)
 TITLE_TOO_LONG = define("title.too_long", "must be at most {max} characters (has {n})")
 TYPE_STRING = define("type.string", "must be a string")
 TYPE_PATH = define("type.path", "must be a path as a string")
@@ -271,8 +273,15 @@ class LightConfig:
     )
 
 
+# Where the pre-flight measures the upload speed by default: Cloudflare's speed test, the
+# endpoint its own speed.cloudflare.com page and @cloudflare/speedtest POST to. It reads the
+# body and answers; the kit sends random bytes, no key, no identifier (kit.net.checks).
+DEFAULT_UPLOAD_TEST_URL = "https://speed.cloudflare.com/__up"
+UPLOAD_TEST_OFF = ("", "off")
+
+
 def _upload_url(v: str) -> Message | None:
-    if v == "" or re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(?:/[\x21-\x7e]*)?", v):
+    if v in UPLOAD_TEST_OFF or re.fullmatch(r"https?://[A-Za-z0-9.\[\]:-]+(?:/[\x21-\x7e]*)?", v):
         return None
     return UPLOAD_URL(got=repr(v))
 
@@ -280,9 +289,9 @@ def _upload_url(v: str) -> Message | None:
 @dataclass(frozen=True)
 class NetworkConfig:
     upload_test_url: str = _field(
-        "",
+        DEFAULT_UPLOAD_TEST_URL,
         "HTTP(S) address that accepts a POST, used to measure the upload speed before going "
-        "live; empty: not measured.",
+        'live (about 2 s, at most 2 MB of random bytes); "off" or empty: not measured.',
         _upload_url,
     )
 

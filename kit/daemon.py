@@ -28,6 +28,7 @@ from kit.media.camera import CameraSource
 from kit.messages import Message, define
 from kit.net import checks as net_checks
 from kit.net.wifi import WifiError
+from kit.said import ENCODER, SEE_LOG, explain
 from kit.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,10 @@ class Conductor:
         # until a new attempt finds it fine; woken to look again.
         self._camera_problem: Message | None = None
         self._camera_look = threading.Event()
+        # The destination the last attempt used (server, key), so that an error about it
+        # clears once another one is saved (_recheck); a FIXED event not yet handled.
+        self._tried: tuple[str, Any] | None = None
+        self._fix_pending = False
         self._show_lights()
 
     # -- inputs (any thread) -----------------------------------------------------
@@ -177,9 +182,55 @@ class Conductor:
         audio = self._p.audio
         return audio.device() if isinstance(audio, AlsaMicrophone) else None
 
+    def microphone_in_use(self) -> bool:
+        """Whether the microphone is taken now, so that the page's meter must not open it:
+        ffmpeg holds it from the countdown's end to the broadcast's end, and the checks
+        measure it themselves (every state but the ready ones, or a broadcast not ended)."""
+        with self._lock:
+            return self._status.state not in machine.READY_STATES or self._broadcast is not None
+
+    @staticmethod
+    def accepts(status: Status, event: Event) -> bool:
+        """Whether the state machine takes ``event`` in ``status``: it changes the state
+        or does something. Pure: the table of kit.machine, asked, not copied."""
+        t = machine.step(status, event)
+        return t.status.state is not status.state or bool(t.actions)
+
+    def request(self, event: Event) -> tuple[bool, str]:
+        """Offer an event from the page or the CLI: (whether the state machine takes it in
+        the current state, that state's name). A taken event is queued; one that is not
+        changes nothing, and the caller says why from the state. (The state can move on
+        before the queued event is handled; the machine then decides again, as for a
+        press.)"""
+        with self._lock:
+            status = self._status
+        accepted = self.accepts(status, event)
+        if accepted:
+            self.submit(event)
+        return accepted, status.state.value
+
+    def test_destination(self, server: str, key: str = "") -> checks.Result:
+        """The destination page's Test connection: the pre-flight's ingest probe on these
+        values (an empty key: the saved one), without saving them or going live."""
+        import dataclasses
+
+        from kit.secret import Secret
+
+        cfg = self._p.current()
+        stream = dataclasses.replace(
+            cfg.stream, server=server, key=Secret(key) if key else cfg.stream.key
+        )
+        ctx = checks.Context(
+            dataclasses.replace(cfg, stream=stream),
+            camera_ok=lambda: True,
+            microphone_ok=lambda: True,
+        )
+        return net_checks.check_ingest(ctx)
+
     # -- outputs (any thread) ----------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        self._recheck()
         with self._lock:
             st, since, broadcast = self._status, self._since, self._broadcast
             version = self._version
@@ -204,6 +255,9 @@ class Conductor:
                 "manual_on": self._manual_light,
             },
             "health": self._health(),
+            # What the kit needs before a broadcast can work: the page asks for it
+            # instead of offering a Go live that can only fail.
+            "missing": [] if self._has_destination() else ["destination"],
         }
         if st.state is State.COUNTDOWN:
             out["countdown_s"] = max(0.0, round(COUNTDOWN_SECONDS - (now - since), 1))
@@ -241,7 +295,50 @@ class Conductor:
             return self._version
 
     def run_checks(self) -> list[checks.Result]:
-        return checks.run(self._check_context(), self._p.checks)
+        results = checks.run(self._check_context(), self._p.checks)
+        with self._lock:
+            st = self._status
+        if st.state is State.CHECK_FAILED and checks.first_failure(results) is None:
+            self._fix(st)  # the checklist passes now: the failed check is history
+        return results
+
+    # -- errors that are history ---------------------------------------------------
+
+    def _destination(self) -> tuple[str, Any]:
+        stream = self._p.current().stream
+        return (stream.server, stream.key)
+
+    def _has_destination(self) -> bool:
+        server, key = self._destination()
+        return bool(server and key)
+
+    def _recheck(self) -> None:
+        """An error about the destination clears once another destination is saved (a
+        refused key, an unreachable server, a failed check of the server), so Home never
+        shows an error whose cause is fixed. The other errors stay, shown as the last
+        attempt's, until a press, a dismissal or a checklist that passes."""
+        with self._lock:
+            st, tried, results = self._status, self._tried, self._last_checks
+        if st.state not in machine.FIXABLE_STATES or tried is None:
+            return
+        if st.state is State.CHECK_FAILED:
+            failed = checks.first_failure(results)
+            if failed is None or failed.id not in ("stream", "dns", "ingest"):
+                return
+        if self._destination() != tried:
+            self._fix(st)
+
+    def _fix(self, was: Status) -> None:
+        """Submit Ev.FIXED for the state ``was`` (once), and wait a moment for it, so the
+        status asked for next already says so."""
+        with self._lock:
+            if self._status is not was or self._fix_pending:
+                return
+            self._fix_pending = True
+            version = self._version
+        self.submit(Ev.FIXED)
+        if threading.current_thread() is not self._thread:
+            self.wait_for_change(version, 1.0)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -308,6 +405,8 @@ class Conductor:
         before = self._status
         t = machine.step(before, event)
         with self._changed:
+            if event is Ev.FIXED:
+                self._fix_pending = False
             self._status = t.status
             if detail and t.status.state in machine.ERROR_STATES:
                 self._status = Status(t.status.state, detail)
@@ -425,6 +524,7 @@ class Conductor:
             results = [checks.Result("internal", checks.Level.FAIL, CHECKS_CRASHED(error=e))]
         with self._lock:
             self._last_checks = results
+            self._tried = self._destination()
         camera = next((r for r in results if r.id == "camera"), None)
         if camera is not None:
             # What the checks found about the camera is what the page and the LED say
@@ -452,8 +552,11 @@ class Conductor:
         def on_event(ev: Event) -> None:  # on the supervisor's thread
             self._events.put((ev, broadcast))
 
+        cfg = self._p.current()
+        with self._lock:
+            self._tried = (cfg.stream.server, cfg.stream.key)
         broadcast = Broadcast(
-            self._p.current(),
+            cfg,
             camera=self._p.camera,
             audio=self._p.audio,
             store=self._p.store,
@@ -473,9 +576,13 @@ class Conductor:
             self._last_session = summary
 
 
+# The error states whose unexplained detail is the encoder's (ffmpeg's last error line).
+_ENCODER_STATES = (State.PIPELINE_FAILED, State.SERVER_UNREACHABLE)
+
+
 def _i18n(st: Status, results: list[checks.Result], hotspot: Message | None) -> dict[str, Any]:
     """status["advice"] and ["hotspot"] as lists of parts to show one after the other, each
-    a message (Message.as_dict) or {"text": English} (what ffmpeg or the server said)."""
+    a message (Message.as_dict); what ffmpeg or the server said is mapped to one (kit.said)."""
     out: dict[str, Any] = {}
     if hotspot is not None:
         out["hotspot"] = [hotspot.as_dict()]
@@ -485,7 +592,10 @@ def _i18n(st: Status, results: list[checks.Result], hotspot: Message | None) -> 
         parts = [base.as_dict()]
         if st.message not in ("", base.text):
             said = next((r.said for r in results if r.said and r.message == st.message), None)
-            detail = said.as_dict() if said else {"text": st.message.rstrip(".") + "."}
+            # What ffmpeg, the OS or the server said, as a message (kit.said): the raw
+            # English stays in the status and the log, the page says it in its language.
+            fallback = ENCODER if st.state in _ENCODER_STATES else SEE_LOG
+            detail = (said or explain(st.message, fallback)).as_dict()
             parts.insert(0, detail)
         out["advice"] = parts
     return out

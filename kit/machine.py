@@ -42,6 +42,9 @@ ERROR_STATES = frozenset(
 )
 # The pipeline (ffmpeg, recording) runs in these states.
 ON_AIR_STATES = frozenset({State.CONNECTING, State.LIVE, State.RECONNECTING})
+# Error states that clear by themselves once their cause is fixed (Ev.FIXED); the others
+# stay, shown as the last attempt's outcome, until a press or a dismissal.
+FIXABLE_STATES = frozenset({State.KEY_REJECTED, State.SERVER_UNREACHABLE, State.CHECK_FAILED})
 # A go-live request is accepted from these states.
 READY_STATES = frozenset({State.IDLE}) | ERROR_STATES
 
@@ -76,6 +79,10 @@ class Ev(enum.Enum):
     # The network kept up with the stream, or stopped keeping up: no change of
     # state, but the page and the LED show it.
     NETWORK_CHANGED = "network_changed"
+    # What an error state was about has been fixed (a new destination after a refused key
+    # or an unreachable server; a checklist that passes after a failed check): the error
+    # is history, the kit is ready again. The conductor decides when (Conductor.status).
+    FIXED = "fixed"
 
 
 class Failure(enum.Enum):
@@ -160,6 +167,8 @@ _on(ON_AIR_STATES, Ev.PIPELINE_STOPPED, State.PIPELINE_FAILED)
 _on(State.STOPPING, Ev.PIPELINE_STOPPED, State.IDLE)
 # An error state is dismissed from the page; a press retries (see READY_STATES).
 _on(ERROR_STATES, Ev.STOP, State.IDLE)
+# Its cause fixed, an error clears by itself: Home never shows a stale error.
+_on(FIXABLE_STATES, Ev.FIXED, State.IDLE)
 # A 10 s hold when idle opens the kit's own Wi-Fi, so a phone can reach the page.
 _on(State.IDLE, Ev.LONG_HOLD, None, Act.OPEN_HOTSPOT)
 

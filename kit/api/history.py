@@ -20,6 +20,14 @@ END_STATES = {
     "stopped", "key_rejected", "server_unreachable", "camera_failed", "microphone_failed",
     "pipeline_failed", "interrupted",
 }  # fmt: skip
+# End states as the conductor has recorded them that are another's words: a failure's kind
+# (machine.Failure's value), or the on-air state ffmpeg ended in (the machine then goes to
+# pipeline_failed). Any other, unknown one is "It ended." in words, never the raw name.
+END_ALIASES = {
+    "camera": "camera_failed", "microphone": "microphone_failed", "pipeline": "pipeline_failed",
+    "stopping": "stopped", "connecting": "pipeline_failed", "live": "pipeline_failed",
+    "reconnecting": "pipeline_failed",
+}  # fmt: skip
 HOT_C = 80.0  # the Pi 4 and 5 start to slow themselves down from here
 
 
@@ -79,11 +87,8 @@ def report(rec: Recording, samples: list[Sample]) -> list[tuple[str, dict[str, A
     out: list[tuple[str, dict[str, Any]]] = []
     if rec.duration_s is not None:
         out.append(("report.says.on_air", {"duration": _spoken(rec.duration_s), "date": rec.date}))
-    state = s.end_state if s.end_state in END_STATES else ""
-    if state:
-        out.append((f"report.says.end.{state}", {}))
-    elif s.end_state:
-        out.append(("report.says.end.other", {"state": s.end_state}))
+    if s.end_state:
+        out.append(end_words(s.end_state))
     rates = [x.bitrate_kbps for x in samples if x.bitrate_kbps > 0]
     if len(rates) >= 2:
         mean = sum(rates) / len(rates)
@@ -108,6 +113,15 @@ def report(rec: Recording, samples: list[Sample]) -> list[tuple[str, dict[str, A
     n = len(s.markers)
     out.append(("report.says.highlights", {"n": n}) if n else ("report.says.no_highlights", {}))
     return out
+
+
+def end_words(end_state: str) -> tuple[str, dict[str, Any]]:
+    """How a broadcast ended, in words: (catalogue key, values), for the report and for
+    anything else that shows a recorded end state (the raw name never reaches the page)."""
+    state = END_ALIASES.get(end_state, end_state)
+    if state in END_STATES:
+        return (f"report.says.end.{state}", {})
+    return ("report.says.end.other", {})
 
 
 def _spoken(seconds: float) -> str:

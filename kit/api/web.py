@@ -27,6 +27,9 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
+    get_flashed_messages,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -36,12 +39,13 @@ from flask import (
 )
 
 import kit
+from kit import destination as dest
 from kit.api import auth, netpage
 from kit.api.presets import BY_ID, PRESETS, split_paste
-from kit.checks import Context, Level
+from kit.checks import Level
 from kit.config import LIGHT_MODES
+from kit.machine import ERROR_STATES, ON_AIR_STATES, READY_STATES, State
 from kit.messages import Message, render, render_dict
-from kit.net import checks as net_checks
 from kit.net.wifisetup import WifiSetup
 from kit.settings import Settings, SettingsError, parse_hashtags, parse_keywords
 from kit.store import Store
@@ -50,9 +54,30 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "sv")
 SSE_MAX_S = 300.0  # the browser's EventSource reconnects by itself
-SSE_HEARTBEAT_S = 15.0
+SSE_HEARTBEAT_S = 15.0  # the page calls the kit lost after 20 s without a word (kit.js)
 # States whose figures change without an event (timers, bitrate): sent each second.
 TICKING = {"checking", "countdown", "connecting", "live", "reconnecting", "stopping"}
+# The first setup's steps (after the password): page -> (its number, the next page, the
+# next button's words). The destination page splits a pasted TikTok URL with its key.
+_DESTINATION = (1, "web.broadcast", "guide.next_title")
+_TITLE = (2, "web.checks_page", "guide.next_checks")
+GUIDE_STEPS = {
+    "web.destination": _DESTINATION,
+    "web.destination_save": _DESTINATION,
+    "web.destination_test": _DESTINATION,
+    "web.broadcast": _TITLE,
+    "web.broadcast_save": _TITLE,
+    "web.checks_page": (3, "web.home", "guide.next_home"),
+}
+GUIDE_LENGTH = 3
+# A broadcast's page (kit.api.recordings' report route), for links made outside a request.
+RECORDING_URL = "/recordings/{id}"
+# The states as the page's script groups them (kit.machine's sets, by name): where Go live
+# is offered, where the broadcast is on air (the live banner, Mark highlight).
+STATE_SETS = {
+    "ready": " ".join(sorted(s.value for s in READY_STATES)),
+    "on_air": " ".join(sorted(s.value for s in ON_AIR_STATES)),
+}
 VIDEO_PRESETS = {"720x1280": (720, 1280), "1080x1920": (1080, 1920)}
 FPS_CHOICES = (24, 25, 30)
 
@@ -127,7 +152,7 @@ class Catalogue:
         return {
             k: self.get(lang, k)
             for k in self._strings["en"]
-            if k.startswith(("js.", "state.", "error.check.mic_level."))
+            if k.startswith(("js.", "state.", "error.check.mic_level.", "error.mic."))
         }
 
 
@@ -188,13 +213,35 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             session["csrf"] = secrets.token_urlsafe(32)
         return str(session["csrf"])
 
+    def on_air() -> dict[str, Any] | None:
+        """The live banner every page shows while on air (state and timer; kit.js keeps
+        it current), None otherwise."""
+        st = conductor.status()
+        if State(st["state"]) not in ON_AIR_STATES:
+            return None
+        return {"state": t("state." + st["state"]), "timer": _clock(st.get("elapsed_s"))}
+
+    def guide() -> dict[str, Any] | None:
+        """The first setup's bar on its steps' pages (after the password is set, until
+        Home is reached with a destination): which step this is, and the next."""
+        step = GUIDE_STEPS.get(request.endpoint or "")
+        if not session.get("guide") or step is None:
+            return None
+        n, next_endpoint, next_label = step
+        return {"n": n, "of": GUIDE_LENGTH, "next": url_for(next_endpoint),
+                "next_label": t(next_label)}  # fmt: skip
+
     @bp.app_context_processor
     def _context() -> dict[str, Any]:
+        logged_in = signed_in(deps)
         return {
             "t": t,
             "lang": lang(),
             "csrf_token": csrf_token,
-            "logged_in": signed_in(deps),
+            "logged_in": logged_in,
+            "on_air": on_air() if logged_in else None,
+            "state_sets": STATE_SETS,
+            "guide": guide() if logged_in else None,
             "settings_warning": (
                 strings.error(lang(), deps.settings.warning_said)
                 if deps.settings.warning_said
@@ -227,7 +274,8 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             if problem is None:
                 auth.set_password(deps.state_dir, pw)
                 _log_in()
-                return redirect(url_for("web.home"))
+                session["guide"] = True  # the first setup's steps, shown until it is done
+                return redirect(url_for("web.welcome"))
             error = t("auth.password_problem", problem=strings.error(lang(), problem))
         return page("setup.html", 400 if error else 200, error=error,
                     min_length=auth.MIN_PASSWORD_LENGTH)  # fmt: skip
@@ -294,12 +342,55 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             return strings.said(language, said[name]) if name in said else st.get(name, "")
 
         warnings = [strings.said(language, [w]) for w in said.get("warnings", [])]
-        return {"advice": text("advice"), "hotspot": text("hotspot"),
-                "warnings": warnings if "warnings" in said else st.get("warnings", [])}  # fmt: skip
+        out = {"advice": text("advice"), "hotspot": text("hotspot"),
+               "warnings": warnings if "warnings" in said else st.get("warnings", [])}  # fmt: skip
+        state = State(st["state"])
+        if state in ERROR_STATES:
+            # An error that stays (its cause not known to be fixed: Conductor._recheck)
+            # says it is the last attempt's, and when that was (the kit's clock).
+            at = time.strftime("%H:%M", time.localtime(time.time() - float(st["since_s"])))
+            attempt = strings.get(language, "home.last_attempt", at=at)
+            out["advice"] = f"{attempt} {out['advice']}".strip()
+        if "destination" in st.get("missing", ()):
+            out["missing"] = strings.get(language, "home.no_destination")
+            out["missing_hint"] = strings.get(language, "home.no_destination_hint")
+        last = st.get("last_session")
+        if isinstance(last, dict) and state not in ON_AIR_STATES:
+            out |= last_broadcast(last, language)
+        return out
+
+    def last_broadcast(last: dict[str, Any], language: str) -> dict[str, Any]:
+        """The broadcast that ended last, with a link to its recording; nothing for an
+        attempt that never went on air (it left no record) or a deleted one."""
+        try:
+            rec = deps.store.session(int(last["session_id"]))
+        except (KeyError, TypeError, ValueError):
+            return {}
+        if rec is None or rec.ended_at is None:
+            return {}
+        duration = _clock(max(0.0, rec.ended_at - rec.started_at))
+        return {"last": strings.get(language, "home.last_broadcast", duration=duration),
+                "last_url": RECORDING_URL.format(id=rec.id),
+                "last_link": strings.get(language, "home.last_recording")}  # fmt: skip
 
     @bp.get("/")
     def home() -> Any:
-        return page("home.html", status=live_status(lang()))
+        st = live_status(lang())
+        if not st.get("missing"):
+            session.pop("guide", None)  # the first setup is done: no more step bars
+        return page("home.html", status=st)
+
+    @bp.get("/welcome")
+    def welcome() -> Any:
+        """The first setup after the password: destination, title, checklist, each a step
+        on its own page with a bar to the next (works without JS)."""
+        cfg = deps.settings.current()
+        return page(
+            "welcome.html",
+            server=cfg.stream.server,
+            key_masked=cfg.stream.key.masked(),
+            title=cfg.broadcast.title,
+        )
 
     @bp.get("/events")
     def events() -> Response:
@@ -318,9 +409,13 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                     last_sent = deps.clock()
                     yield f"data: {json.dumps(st)}\n\n"
                 elif deps.clock() - last_sent >= SSE_HEARTBEAT_S:
+                    # An event, not a comment: the page's script sees it, and calls the kit
+                    # lost when neither comes for 20 s (a frozen kit keeps the socket open).
                     last_sent = deps.clock()
-                    yield ": heartbeat\n\n"
+                    yield "event: heartbeat\ndata: 1\n\n"
                 conductor.wait_for_change(version, 1.0 if ticking else SSE_HEARTBEAT_S)
+            # A planned end: the page opens a new stream at once, without calling it lost.
+            yield "event: again\ndata: 1\n\n"
 
         return Response(
             stream(),
@@ -328,48 +423,108 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    # -- forms: Post/Redirect/Get ----------------------------------------------------
+    # Each form names its own route (action=...), so a page shown after another form's
+    # POST never sends a form to the wrong address. A saved form answers with a redirect
+    # to its page (303) and a one-shot note in the session, so a reload shows the page and
+    # never sends the form again; a refused form is shown again at once (400), with what
+    # was typed and the message next to its field (nothing saved).
+
+    def saved(endpoint: str, section: str = "note") -> Response:
+        flash("saved", section)
+        anchor = "" if section == "note" else f"#{section}"
+        return redirect(url_for(endpoint) + anchor, 303)
+
+    def flashed() -> dict[str, str]:
+        """The one-shot notes for this page, by section ("note": the page's main form)."""
+        return {section: t(key) for section, key in get_flashed_messages(with_categories=True)}
+
     # -- destination -------------------------------------------------------------
+    # Test connection is a second submit button of the same form (formaction), so one
+    # press sends what is typed, server and key, to the test, and the typed values are
+    # what gets tested (an empty key: the saved one). The test saves nothing. With the
+    # page's script, it runs in the background (web/static/forms.js) and the form stays
+    # as typed, key included, ready for Save. Without it, the page comes back with the
+    # typed server and platform; the key is a secret and never sent back to the browser,
+    # so the note says that the typed key was used and must be pasted again to save.
 
     def destination_view(errors: dict[str, str], form: dict[str, str], note: str = "",
-                         note_ok: bool = True, code: int = 200) -> Response:  # fmt: skip
+                         note_class: str = "ok", code: int = 200) -> Response:  # fmt: skip
         cfg = deps.settings.current()
         chosen = form.get("preset") or deps.settings.page()["preset"]
         return page(
             "destination.html", code,
             presets=PRESETS, preset=BY_ID.get(chosen, BY_ID["custom"]),
             server=form.get("server", cfg.stream.server),
-            key_masked=cfg.stream.key.masked(), errors=errors, note=note, note_ok=note_ok,
+            key_masked=cfg.stream.key.masked(), errors=errors, note=note, note_class=note_class,
         )  # fmt: skip
+
+    def destination_form() -> tuple[str, str, str]:
+        """(preset, server, key) as typed: trimmed, a key pasted on the URL's end split off."""
+        preset = request.form.get("preset", "custom")
+        server, key = split_paste(
+            request.form.get("server", ""), request.form.get("key", ""),
+            preset if preset in BY_ID else "custom",
+        )  # fmt: skip
+        return preset, server, key
 
     @bp.get("/destination")
     def destination() -> Any:
-        return destination_view({}, {})
+        return destination_view({}, {}, note=flashed().get("note", ""))
 
     @bp.post("/destination")
     def destination_save() -> Any:
-        preset = request.form.get("preset", "custom")
+        preset, server, key = destination_form()
+        typed = {"server": server, "preset": preset if preset in BY_ID else ""}
         if preset not in BY_ID:
-            return destination_view({"preset": t("destination.unknown_preset")}, {}, code=400)
-        server, key = split_paste(
-            request.form.get("server", ""), request.form.get("key", ""), preset
-        )
+            errors = {"preset": t("destination.unknown_preset")}
+            return destination_view(errors, typed, code=400)
         changes: dict[str, Any] = {"stream.server": server}
         if key:  # an empty key field keeps the saved key
             changes["stream.key"] = key
         try:
             deps.settings.update(changes, {"preset": preset})
         except SettingsError as e:
-            return destination_view(field_errors(e), {"server": server, "preset": preset}, code=400)
-        return destination_view({}, {}, note=t("saved"))
+            errors = field_errors(e)
+            # The key is never shown again: say that a typed one must be pasted again.
+            note = t("destination.key_again") if key and "stream.key" not in errors else ""
+            return destination_view(errors, typed, note=note, note_class="err", code=400)
+        return saved("web.destination")
 
     @bp.post("/destination/test")
     def destination_test() -> Any:
-        # The same probe as the pre-flight ``ingest`` check, without going live.
-        result = net_checks.check_ingest(
-            Context(deps.settings.current(), camera_ok=lambda: True, microphone_ok=lambda: True)
-        )
-        note = strings.error(lang(), result.said or result.message)
-        return destination_view({}, {}, note=note, note_ok=result.status is Level.OK)
+        preset, server, key = destination_form()
+        cfg = deps.settings.current()
+        if "server" not in request.form:  # a bare POST (no form): the saved destination
+            server, preset = cfg.stream.server, deps.settings.page()["preset"]
+        typed = {"server": server, "preset": preset if preset in BY_ID else ""}
+        errors: dict[str, str] = {}
+        if preset not in BY_ID:
+            errors["preset"] = t("destination.unknown_preset")
+        # The rules Save applies (kit.config's), so a test never probes what Save refuses.
+        for name, value, rule in (("stream.server", server, dest.parse_server),
+                                  ("stream.key", key, dest.check_key)):  # fmt: skip
+            try:
+                if value:
+                    rule(value)
+            except dest.DestinationError as e:
+                errors[name] = strings.error(lang(), e.message)  # never echoes the key
+        wants_json = request.accept_mimetypes.best == "application/json"
+        if errors:
+            if wants_json:
+                return jsonify(ok=False, errors=errors), 400
+            return destination_view(errors, typed, note_class="err", code=400)
+        # The same probe as the pre-flight's ``ingest`` check, on the typed values.
+        result = conductor.test_destination(server, key)
+        said = strings.error(lang(), result.said or result.message)
+        note_class = {Level.OK: "ok", Level.WARN: "warn"}.get(result.status, "err")
+        as_saved = (server, preset) == (cfg.stream.server, deps.settings.page()["preset"])
+        note = said if as_saved and not key else f"{said} {t('destination.tested_not_saved')}"
+        if wants_json:  # web/static/forms.js: the form stays as typed
+            return jsonify(ok=result.status is Level.OK, note=note, note_class=note_class)
+        if key:
+            note = f"{note} {t('destination.tested_key_again')}"
+        return destination_view({}, typed, note=note, note_class=note_class)
 
     # -- title and keywords ---------------------------------------------------------
 
@@ -386,7 +541,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     @bp.get("/broadcast")
     def broadcast() -> Any:
-        return broadcast_view({}, {})
+        return broadcast_view({}, {}, note=flashed().get("note", ""))
 
     @bp.post("/broadcast")
     def broadcast_save() -> Any:
@@ -407,37 +562,44 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
                 errors |= field_errors(e)
         if errors:
             return broadcast_view(errors, form, code=400)
-        return broadcast_view({}, {}, note=t("saved"))
+        return saved("web.broadcast")
 
     # -- picture and sound ---------------------------------------------------------
 
-    def picture_view(errors: dict[str, str], note: str = "", code: int = 200) -> Response:
+    def picture_view(errors: dict[str, str], typed: dict[str, str] | None = None,
+                     notes: dict[str, str] | None = None, code: int = 200) -> Response:  # fmt: skip
+        """The page; ``typed``: the picture form as sent (a refused one is shown as typed)."""
         cfg = deps.settings.current()
         s = cfg.stream
-        st = conductor.status()
+        saved_values = {"video": f"{s.width}x{s.height}", "fps": str(s.fps),
+                        "bitrate": str(s.bitrate_kbps), "device": cfg.audio.device}  # fmt: skip
+        form = {**saved_values, **(typed or {})}
+        notes = notes or {}
         return page(
             "picture.html", code,
-            video=f"{s.width}x{s.height}", fps=s.fps, bitrate=s.bitrate_kbps,
-            device=cfg.audio.device, presets=VIDEO_PRESETS,
-            fps_choices=FPS_CHOICES, errors=errors, note=note,
+            video=form["video"], fps=form["fps"], bitrate=form["bitrate"],
+            device=form["device"], presets=VIDEO_PRESETS,
+            fps_choices=FPS_CHOICES, errors=errors, note=notes.get("note", ""),
+            light_note=notes.get("light", ""),
             has_snapshot=deps.snapshot is not None,
             light_mode=cfg.light.mode, light_modes=LIGHT_MODES,
-            light=public_status(st)["light"],
+            light=public_status(conductor.status())["light"],
         )  # fmt: skip
 
     @bp.get("/picture")
     def picture() -> Any:
-        return picture_view({})
+        return picture_view({}, notes=flashed())
 
     @bp.post("/picture")
     def picture_save() -> Any:
+        typed = {k: request.form.get(k, "") for k in ("video", "fps", "bitrate", "device")}
         errors: dict[str, str] = {}
-        video = request.form.get("video", "")
+        video = typed["video"]
         if video not in VIDEO_PRESETS:
             errors["stream.width"] = t("picture.bad_video")
-        values: dict[str, Any] = {"audio.device": request.form.get("device", "").strip()}
+        values: dict[str, Any] = {"audio.device": typed["device"].strip()}
         for name, key in (("fps", "stream.fps"), ("bitrate", "stream.bitrate_kbps")):
-            raw = request.form.get(name, "").strip()
+            raw = typed[name].strip()
             if not raw.isdigit() or len(raw) > 6:
                 errors[key] = t("not_a_number")
             else:
@@ -449,8 +611,8 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
             except SettingsError as e:
                 errors |= field_errors(e)
         if errors:
-            return picture_view(errors, code=400)
-        return picture_view({}, note=t("saved"))
+            return picture_view(errors, typed, code=400)
+        return saved("web.picture")
 
     @bp.post("/picture/light")
     def light_save() -> Any:
@@ -459,7 +621,7 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
         except SettingsError as e:
             return picture_view(field_errors(e), code=400)
         conductor.set_light()  # the new mode shows at once
-        return picture_view({}, note=t("saved"))
+        return saved("web.picture", "light")
 
     @bp.post("/picture/light/switch")
     def light_switch() -> Any:
@@ -471,11 +633,17 @@ def blueprint(conductor: Any, deps: WebDeps) -> Blueprint:
 
     @bp.get("/snapshot.jpg")
     def snapshot() -> Any:
-        if deps.snapshot is None or conductor.status()["state"] not in ("idle",):
-            abort(404)
+        """One frame whenever the camera can give one, idle or live (the camera process
+        snapshots beside a feed); else 404 with why, in the visitor's language."""
+        if deps.snapshot is None:
+            abort(404, t("picture.no_preview"))
         jpeg = deps.snapshot()
         if jpeg is None:
-            abort(404)
+            st = conductor.status()
+            # The camera's problem leads the status's warnings (Conductor.status).
+            said = (st.get("i18n") or {}).get("warnings", [])
+            camera_said = said[:1] if not st["camera"]["ok"] else []
+            abort(404, strings.said(lang(), camera_said) if camera_said else t("picture.no_frame"))
         return Response(jpeg, mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
     # -- checks --------------------------------------------------------------------

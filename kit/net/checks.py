@@ -17,10 +17,13 @@ default route (a PC running the simulation) is "not measured" and ok: the ``inge
 ``upload`` checks test the path itself, and a warning nobody can act on would teach people
 to ignore warnings.
 
-The upload test POSTs up to UPLOAD_MAX_BYTES for at most UPLOAD_SECONDS to a configurable
-HTTP endpoint (proposed key ``[network] upload_test_url``) and times it until the server's
-answer, so data still queued in the kernel's send buffer counts as not yet sent. It needs
-1.5 times the stream's total bitrate (video + audio).
+The upload test POSTs random bytes, up to UPLOAD_MAX_BYTES for at most UPLOAD_SECONDS, to
+``[network] upload_test_url`` (by default Cloudflare's speed test, kit.config) and times it
+until the server's answer, so data still queued in the kernel's send buffer counts as not yet
+sent. It needs 1.5 times the stream's total bitrate (video + audio). A test host that cannot
+be reached, or a test turned off, is "not measured" at the ok level, never a warning: the
+creator cannot change that from the page, and the ``ingest`` check tests the way to the
+server anyway.
 
 Every verdict's sentence is a :func:`kit.messages.define` template (``check.<id>.<what>``),
 so a result carries its id and values for the page next to the English. The parts a
@@ -37,6 +40,8 @@ import datetime
 import errno
 import http.client
 import ipaddress
+import logging
+import os
 import re
 import socket
 import ssl
@@ -52,11 +57,12 @@ from typing import Any, Literal, TypeVar
 # One way only, as kit.hw.health: kit.checks must not import this module.
 from kit import destination
 from kit.checks import Context, Level, Result
-from kit.config import Config
+from kit.config import UPLOAD_TEST_OFF, Config
 from kit.messages import Message, define
 from kit.net import rtmp_probe, wifi
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SIGNAL_WARN_DBM = -70
 SIGNAL_FAIL_DBM = -80
@@ -79,6 +85,7 @@ UPLOAD_HEADROOM = 1.5
 # A small send buffer keeps what the kernel holds back (and so the wait for the answer) short.
 UPLOAD_SNDBUF = 64 * 1024
 UPLOAD_CHUNK = 32 * 1024
+UPLOAD_USER_AGENT = "kit-upload-check/1"  # names the program, never the kit or its owner
 MIN_BITRATE_KBPS = 500  # the lowest stream.bitrate_kbps kit.config accepts
 
 
@@ -732,8 +739,8 @@ def probe_upload(
     max_bytes: int = UPLOAD_MAX_BYTES,
     timeout: float = UPLOAD_TIMEOUT_S,
 ) -> UploadProbe:
-    """POST zeros (chunked) for `seconds` or `max_bytes`, whichever comes first, and time it
-    until the answer. Raises UploadUrlError, OSError or StepTimeout("connect"/"send")."""
+    """POST random bytes (chunked) for `seconds` or `max_bytes`, whichever comes first, and
+    time it until the answer. Raises UploadUrlError, OSError or StepTimeout("connect"/"send")."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UploadUrlError(URL_SCHEME())
@@ -750,8 +757,10 @@ def probe_upload(
         conn.putrequest("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
         conn.putheader("Content-Type", "application/octet-stream")
         conn.putheader("Transfer-Encoding", "chunked")
+        conn.putheader("User-Agent", UPLOAD_USER_AGENT)
         conn.endheaders()
-        chunk = b"%x\r\n" % UPLOAD_CHUNK + bytes(UPLOAD_CHUNK) + b"\r\n"
+        # Random bytes: nothing on the way can compress them; no key, no identifier.
+        chunk = b"%x\r\n" % UPLOAD_CHUNK + os.urandom(UPLOAD_CHUNK) + b"\r\n"
         start = time.monotonic()
         sent = 0
         try:
@@ -779,35 +788,33 @@ def suggested_bitrate(upload_kbps: float, audio_kbps: int) -> int:
     return int((upload_kbps / UPLOAD_HEADROOM - audio_kbps) // 100 * 100)
 
 
+UPLOAD_OFF = define(
+    "check.upload.off",
+    "Upload speed not measured: the test is turned off ([network] upload_test_url). While "
+    "live, the kit watches the stream's own send rate.",
+)
 UPLOAD_NOT_MEASURED = define(
     "check.upload.not_measured",
-    "Upload speed not measured: set [network] upload_test_url to an http:// or "
-    "https:// address that accepts a POST.",
+    "Upload speed not measured: {host} could not be reached ({why}). While live, the kit "
+    "watches the stream's own send rate.",
 )
-UPLOAD_BAD_URL = define("check.upload.bad_url", "[network] upload_test_url {problem}.")
+UPLOAD_BAD_URL = define(
+    "check.upload.bad_url", "Upload speed not measured: [network] upload_test_url {problem}."
+)
 UPLOAD_TIMEOUT = define(
     "check.upload.timeout",
-    "The upload test to {host} got no answer within {seconds} s: check the internet connection.",
+    "The upload test to {host} could send nothing for {seconds} s: the upload is far too "
+    "slow. Move closer to the router or use another network.",
 )
-UPLOAD_NO_SUCH_HOST = define(
-    "check.upload.no_such_host",
-    "The upload test address {host} does not exist: check [network] upload_test_url.",
-)
-UPLOAD_LOOKUP_FAILED = define(
-    "check.upload.lookup_failed", "Cannot look up {host}: check the internet connection."
-)
-UPLOAD_REFUSED = define(
-    "check.upload.refused",
-    "Nothing answers at {host} (connection refused): check [network] upload_test_url.",
-)
-UPLOAD_FAILED = define(
-    "check.upload.failed",
-    "The upload test to {host} failed ({reason}): check the Wi-Fi or Ethernet connection.",
-)
-UPLOAD_HTTP = define(
-    "check.upload.http",
-    "The upload test address answered HTTP {status}: check [network] upload_test_url.",
-)
+# Why the test host could not be reached (the {why} of check.upload.not_measured).
+WHY_NO_SUCH_HOST = define("check.upload.why.no_such_host", "no such host")
+WHY_LOOKUP_FAILED = define("check.upload.why.lookup_failed", "its name could not be looked up")
+WHY_REFUSED = define("check.upload.why.refused", "connection refused")
+WHY_NO_ANSWER = define("check.upload.why.no_answer", "no answer within {seconds} s")
+WHY_HTTP = define("check.upload.why.http", "it answered HTTP {status}")
+WHY_NO_ROUTE = define("check.upload.why.no_route", "no network route to it")
+WHY_TLS = define("check.upload.why.tls", "the secure connection failed")
+WHY_BROKE_OFF = define("check.upload.why.broke_off", "the connection broke off")
 AT_MOST = define("check.upload.at_most", "at most {rate}")
 UPLOAD_OK = define("check.upload.ok", "Upload {measured}, enough for the stream's {stream}.")
 TODO_LOWER = define(
@@ -831,6 +838,24 @@ UPLOAD_TIGHT = define(
 )
 
 
+def _not_reached(outcome: BaseException | UploadProbe, timeout: float) -> Message | None:
+    """Why the test host could not be reached (None: it was, and the probe measured)."""
+    if isinstance(outcome, StepTimeout):
+        return WHY_NO_ANSWER(seconds=f"{timeout:g}") if outcome.step == "connect" else None
+    if isinstance(outcome, socket.gaierror):
+        return WHY_NO_SUCH_HOST() if outcome.errno == socket.EAI_NONAME else WHY_LOOKUP_FAILED()
+    if isinstance(outcome, OSError):
+        if outcome.errno == errno.ECONNREFUSED:
+            return WHY_REFUSED()
+        if outcome.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return WHY_NO_ROUTE()
+        # The OS's or OpenSSL's own English goes to the log only (upload_result).
+        return WHY_TLS() if isinstance(outcome, ssl.SSLError) else WHY_BROKE_OFF()
+    if isinstance(outcome, UploadProbe) and outcome.status is not None and outcome.status >= 400:
+        return WHY_HTTP(status=outcome.status)
+    return None
+
+
 def upload_result(
     url: str,
     outcome: UploadProbe | BaseException | None,
@@ -838,27 +863,26 @@ def upload_result(
     audio_kbps: int,
     timeout: float = UPLOAD_TIMEOUT_S,
 ) -> Result:
-    """The ``upload`` check's verdict (pure). `outcome` None: no test endpoint is set."""
+    """The ``upload`` check's verdict (pure). `outcome` None: the test is turned off.
+
+    Only a measurement warns or fails. When the test host cannot be reached (offline, a
+    hotspot without internet, a network that blocks it) or the test is off, the speed is
+    "not measured" at the ok level: nothing the creator could do from the page, and the
+    ingest check tests the way to the server anyway; while live, the supervisor watches the
+    stream's own send rate (push_health)."""
     if outcome is None:
-        return Result("upload", Level.WARN, UPLOAD_NOT_MEASURED())
+        return Result("upload", Level.OK, UPLOAD_OFF())
     host = urllib.parse.urlsplit(url).netloc or url
     if isinstance(outcome, UploadUrlError):
-        return Result("upload", Level.WARN, UPLOAD_BAD_URL(problem=outcome.message))
-    if isinstance(outcome, StepTimeout):
+        return Result("upload", Level.OK, UPLOAD_BAD_URL(problem=outcome.message))
+    if isinstance(outcome, StepTimeout) and outcome.step != "connect":
         return Result("upload", Level.FAIL, UPLOAD_TIMEOUT(host=host, seconds=f"{timeout:g}"))
-    if isinstance(outcome, socket.gaierror):
-        if outcome.errno == socket.EAI_NONAME:
-            return Result("upload", Level.WARN, UPLOAD_NO_SUCH_HOST(host=host))
-        return Result("upload", Level.FAIL, UPLOAD_LOOKUP_FAILED(host=host))
-    if isinstance(outcome, OSError):
-        if outcome.errno == errno.ECONNREFUSED:
-            return Result("upload", Level.WARN, UPLOAD_REFUSED(host=host))
-        reason = outcome.strerror or str(outcome)
-        return Result("upload", Level.FAIL, UPLOAD_FAILED(host=host, reason=reason))
+    why = _not_reached(outcome, timeout)
+    if why is not None:
+        log.info("upload test to %s: not measured (%s; %s)", host, why, outcome)
+        return Result("upload", Level.OK, UPLOAD_NOT_MEASURED(host=host, why=why))
     if isinstance(outcome, BaseException):
         raise outcome
-    if outcome.status is not None and outcome.status >= 400:
-        return Result("upload", Level.WARN, UPLOAD_HTTP(status=outcome.status))
     stream = video_kbps + audio_kbps
     need = stream * UPLOAD_HEADROOM
     rate = outcome.kbps
@@ -878,7 +902,9 @@ def upload_result(
 
 
 def upload_test_url(config: Config) -> str:
-    return config.network.upload_test_url
+    """The test's address; "" when it is turned off ("off" or empty in the config)."""
+    url = config.network.upload_test_url
+    return "" if url in UPLOAD_TEST_OFF else url
 
 
 def check_upload(ctx: Context, url: str | None = None, timeout: float = UPLOAD_TIMEOUT_S) -> Result:

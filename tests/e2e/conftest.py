@@ -44,18 +44,33 @@ class E2E:
 
     @staticmethod
     def first_run(page: Any, base: str, password: str) -> None:
-        """A new kit's first visit: it asks for a password, then shows the home page."""
+        """A new kit's first visit: it asks for a password, then offers the first setup's
+        steps (destination, title, checklist: tests/e2e/test_first_visit_e2e.py)."""
         page.goto(base + "/")
         assert page.url.endswith("/setup"), page.url
         page.get_by_label("New password").fill(password)
         page.get_by_label("The same password again").fill(password)
         page.get_by_role("button", name="Set password").click()
-        page.wait_for_url(base + "/")
+        page.wait_for_url(base + "/welcome")
 
     @staticmethod
     def base_url(kit: KitProcess) -> str:
         web = tomllib.loads(kit.config.read_text())["web"]
         return f"http://{web['host']}:{web['port']}"
+
+
+# axe-core from npm (install.sh --dev: axe_core), injected into the page by the tests.
+AXE = Path(os.environ.get("KIT_AXE", "/var/cache/kit/axe/node_modules/axe-core/axe.min.js"))
+
+
+@pytest.fixture
+def axe_source() -> str:
+    """axe-core's script. Never skipped in CI (CI=true): missing there is a failure."""
+    if not AXE.is_file():
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"{AXE} is missing: run ./install.sh --dev")
+        pytest.skip(f"axe-core is not installed at {AXE} (./install.sh --dev)")
+    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture

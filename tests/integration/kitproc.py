@@ -20,6 +20,11 @@ from tests.peers.ingest import free_port
 KEY = "stream-7311111111111111111?expire=4102444800&sign=0123abcd"
 
 
+# The pre-flight's upload test reaches a public host by default (kit.config): a test kit
+# never does. A test that measures gives its own [network] section in `extra`.
+NO_UPLOAD_TEST = '[network]\nupload_test_url = "off"'
+
+
 def write_config(
     root: Path,
     server: str,
@@ -50,6 +55,7 @@ host = "127.0.0.1"
 port = {free_port()}
 [broadcast]
 title = {json.dumps(title, ensure_ascii=False)}
+{"" if "[network]" in extra else NO_UPLOAD_TEST}
 {extra}
 """
     )

@@ -129,10 +129,10 @@ def test_untrusted_certificate_in_the_namespace(peers: Peers, tmp_path: Path) ->
     [
         # The kit's own link goes (Wi-Fi lost): no route, at once.
         ("host", "(no route): check the Wi-Fi or Ethernet connection.",
-         "(No route to host): check the Wi-Fi or Ethernet connection."),
+         "(no network route to it). While live, the kit watches the stream's own send rate."),
         # The far end goes (the router's uplink): nothing answers until the deadline.
         ("far", "within 5 s (connecting): check the internet connection and the server URL.",
-         "got no answer within 6 s: check the internet connection."),
+         "(no answer within 6 s). While live, the kit watches the stream's own send rate."),
     ],
     ids=["host", "far"],
 )  # fmt: skip
@@ -144,7 +144,9 @@ def test_link_down(peers: Peers, where: str, ingest_says: str, upload_says: str)
     peers.ns.link_down(where)
     ingest, ingest_s = timed(net.check_ingest, ctx)
     upload, upload_s = timed(net.check_upload, ctx, url=peers.sink.url)
-    assert (ingest.status, upload.status) == (Level.FAIL, Level.FAIL), (ingest, upload)
+    # The ingest check fails and says what to do; the upload is only "not measured" (at the
+    # ok level: one failure, not two, and never a warning the page cannot act on).
+    assert (ingest.status, upload.status) == (Level.FAIL, Level.OK), (ingest, upload)
     assert ingest.message.endswith(ingest_says), ingest.message
     assert upload.message.endswith(upload_says), upload.message
     assert ingest_s < net.INGEST_TIMEOUT_S + 0.5

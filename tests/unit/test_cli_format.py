@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kit.cli import format_status, parser
+from kit.cli import format_status, parser, press_said
 
 LIVE = {
     "state": "live",
@@ -72,3 +72,38 @@ def test_format_status(status: dict[str, object], expected: list[str]) -> None:
 def test_every_command_takes_config(command: str) -> None:
     argv = [command, "--config", "/x.toml"] + (["start"] if command == "live" else [])
     assert parser().parse_args(argv).config == "/x.toml"
+
+
+# -- what `kit press` says: the press's effect comes a moment after the API answers ---------
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "held", "expected"),
+    [
+        ({"state": "idle"}, {"state": "checking"}, 0,
+         "Pressed: running the pre-flight checks, then a 3-second countdown, then live; "
+         "press again to cancel. `kit status` shows how it goes."),
+        ({"state": "key_rejected"}, {"state": "checking"}, 0,
+         "Pressed: running the pre-flight checks, then a 3-second countdown, then live; "
+         "press again to cancel. `kit status` shows how it goes."),
+        ({"state": "idle"}, {"state": "countdown"}, 0,
+         "Pressed: the checks passed; live after a 3-second countdown (press to cancel)."),
+        ({"state": "idle"}, {"state": "check_failed", "advice": "No destination. Fix it."}, 0,
+         "Pressed: it could not go live (check_failed): No destination. Fix it."),
+        ({"state": "checking"}, {"state": "idle"}, 0,
+         "Pressed: the pre-flight checks are cancelled; state: idle."),
+        ({"state": "countdown"}, {"state": "idle"}, 0,
+         "Pressed: the countdown is cancelled; state: idle."),
+        ({**LIVE, "markers": 3}, LIVE, 0, "Pressed: marked a highlight (4 in this broadcast)."),
+        (LIVE, {"state": "stopping"}, 3,
+         "Held 3 s: ending the broadcast (state: stopping); `kit status` shows when it is done."),
+        ({"state": "idle"}, {"state": "idle"}, 10,
+         "Held 10 s: opening the kit's own Wi-Fi (hotspot); `kit status` shows it."),
+        ({"state": "idle"}, {"state": "idle"}, 0,
+         "Pressed: nothing changed yet (state: idle); `kit status` shows what happens."),
+    ],
+)  # fmt: skip
+def test_kit_press_says_what_happens_next(
+    before: dict[str, object], after: dict[str, object], held: float, expected: str
+) -> None:
+    assert press_said(before, after, held) == expected

@@ -34,6 +34,8 @@ TABLE: list[Row] = [
     (COUNTDOWN, Ev.PRESS, IDLE, (Act.CANCEL_COUNTDOWN,)),
     (COUNTDOWN, Ev.STOP, IDLE, (Act.CANCEL_COUNTDOWN,)),
     (COUNTDOWN, Ev.COUNTDOWN_DONE, CONNECTING, (Act.START_PIPELINE,)),
+    # Its cause fixed (a new destination, a checklist that passes), an error clears.
+    *[(s, Ev.FIXED, IDLE, ()) for s in (S.KEY_REJECTED, S.SERVER_UNREACHABLE, S.CHECK_FAILED)],
     *[(s, Ev.PRESS, s, (Act.ADD_MARKER,)) for s in ON_AIR],
     *[(s, Ev.MARKER, s, (Act.ADD_MARKER,)) for s in ON_AIR],
     *[(s, Ev.HOLD, STOPPING, (Act.STOP_PIPELINE,)) for s in ON_AIR],
