@@ -32,7 +32,7 @@ DEV_PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream
   libasound2-dev alsa-utils gcc python3-dev python3-venv
   openssl iproute2 procps ca-certificates shellcheck systemd chromium debootstrap
-  polkitd dbus-daemon libnm0 libndp0 npm
+  polkitd dbus-daemon libnm0 libndp0
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -136,6 +136,9 @@ axe_core() {
     say "axe-core $AXE_VERSION: present"
     return
   fi
+  # Debian's npm where there is no npm yet; a Node.js from elsewhere (NodeSource's
+  # nodejs) brings its own npm and conflicts with Debian's package.
+  command -v npm >/dev/null || install_packages npm
   say "installing axe-core $AXE_VERSION into $AXE_DIR (npm)"
   as_root install -d "$AXE_DIR"
   as_root npm install --prefix "$AXE_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
