@@ -45,6 +45,9 @@ log = logging.getLogger("kit.camera")
 # has stopped (a loose ribbon, a hung sensor). The daemon hears it within a second.
 STALL_S = 0.5
 MAX_MESSAGE = 1 << 16
+# How far ffmpeg may fall behind reading the feed before packets are dropped (to the next
+# keyframe): the camera's own thread never waits on ffmpeg (see FrameQueue).
+BEHIND_S = 1.0
 
 
 class Failure(Exception):
@@ -84,6 +87,54 @@ def split_parameter_sets(data: bytes) -> bytes:
     return b"".join(out)
 
 
+class FrameQueue:
+    """Packets from the camera's thread to the writer's, so that the camera never waits
+    on ffmpeg.
+
+    picamera2 calls an Output from the thread that runs the camera (LibavH264Encoder
+    encodes there; H264Encoder's output thread holds the V4L2 buffers it returns): an
+    Output that blocked on a full pipe, ffmpeg hung or slow, would stop the camera too,
+    and the camera would be reported stalled with nothing wrong with it. Here a reader
+    more than `limit` packets behind loses packets up to the next keyframe that finds
+    room (a decoder can start again only from one); ``dropped`` counts them.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(2, limit)
+        self._items: list[Any] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._skipping = False
+        self.dropped = 0
+
+    def put(self, item: Any, keyframe: bool) -> bool:
+        """Queue ``item``; False if it was dropped. Never blocks."""
+        with self._cond:
+            if self._closed:
+                return False
+            if len(self._items) >= self._limit:
+                self._skipping = True
+            elif keyframe:
+                self._skipping = False
+            if self._skipping:
+                self.dropped += 1
+                return False
+            self._items.append(item)
+            self._cond.notify()
+            return True
+
+    def get(self) -> Any:
+        """The oldest item, waiting for one; None once closed and drained."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._items or self._closed)
+            return self._items.pop(0) if self._items else None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
 class SeamOutput:
     """A picamera2 Output: H.264 packets into NUT on a pipe, stamped in CLOCK_REALTIME µs.
 
@@ -113,6 +164,10 @@ class SeamOutput:
         self._dead = False
         self.encoder: Any = None  # set by the caller: its firsttimestamp anchors ours
         self.frames = 0
+        self._queue = FrameQueue(round(fps * BEHIND_S))
+        # The writer owns the container and the fd from start() on: it alone blocks on
+        # the pipe, and it alone closes them (a hung ffmpeg holds it until it is killed).
+        self._writer = threading.Thread(target=self._write, name="seam", daemon=True)
 
     def frame_time_us(self, timestamp: int) -> int:
         """picamera2 gives times since the encoder's first frame; ours are absolute."""
@@ -135,25 +190,35 @@ class SeamOutput:
             # Start on a keyframe taken at or after time 0 of the ffmpeg run.
             if not keyframe or pts < self._t0_us:
                 return
-            try:
-                self._open(bytes(frame))
-            except Exception as e:  # ffmpeg gone before the first frame
-                self._broken(e)
-                return
             self._started = True
+        queued = self._queue.put((bytes(frame), pts, keyframe), keyframe)
+        if not queued and self._queue.dropped % 30 == 1:
+            log.warning("ffmpeg is not reading the feed: %d packets dropped", self._queue.dropped)
+
+    def _write(self) -> None:
         import av
 
-        pkt = av.Packet(bytes(frame))
-        pkt.pts = pkt.dts = pts
-        pkt.time_base = Fraction(1, 1_000_000)
-        pkt.is_keyframe = keyframe
-        pkt.stream = self._stream
         try:
-            self._container.mux(pkt)
+            while (item := self._queue.get()) is not None:
+                frame, pts, keyframe = item
+                if self._container is None:
+                    self._open(frame)
+                pkt = av.Packet(frame)
+                pkt.pts = pkt.dts = pts
+                pkt.time_base = Fraction(1, 1_000_000)
+                pkt.is_keyframe = keyframe
+                pkt.stream = self._stream
+                self._container.mux(pkt)
+                self.frames += 1
         except Exception as e:  # the reader (ffmpeg) went away
+            self._queue.close()
             self._broken(e)
-            return
-        self.frames += 1
+        finally:
+            if self._container is not None:
+                with contextlib.suppress(Exception):
+                    self._container.close()
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
     def _open(self, first_keyframe: bytes) -> None:
         import av
@@ -176,15 +241,17 @@ class SeamOutput:
 
     # picamera2's Output interface
     def start(self) -> None:
-        pass
+        self._writer.start()
 
     def stop(self) -> None:
-        if self._container is not None:
-            with contextlib.suppress(Exception):
-                self._container.close()
-            self._container = None
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        self._queue.close()
+        if self._writer.is_alive():
+            # Drained and closed by the writer; one stuck on a hung ffmpeg ends when the
+            # supervisor kills that ffmpeg (the write fails), not here.
+            self._writer.join(timeout=1.0)
+        elif self._writer.ident is None:  # never started: the fd is still ours
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
 
 
 def make_output(*args: Any, **kwargs: Any) -> Any:
@@ -198,6 +265,7 @@ def make_output(*args: Any, **kwargs: Any) -> Any:
 
         def start(self) -> None:
             Output.start(self)
+            SeamOutput.start(self)
 
         def stop(self) -> None:
             Output.stop(self)

@@ -9,6 +9,7 @@ it starts it on a Pi, with the rig's python in place of the Pi's.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -269,3 +270,35 @@ python = "{" ".join(enter_argv("python3"))}"
     st = kit.wait_state("check_failed", timeout=30)
     assert any(c["id"] == "camera" and c["status"] == "fail" for c in st["checks"])
     assert kit.proc is not None and kit.proc.poll() is None
+
+
+def test_a_reader_that_stops_reading_does_not_stop_the_camera(cam: CameraProcess) -> None:
+    """ffmpeg hung (SIGSTOP, as the fault benchmark does): the camera goes on (its packets
+    are dropped to the next keyframe, not waited on), so the daemon hears no "stalled" and
+    restarts only ffmpeg, and the same camera process feeds the next run at once."""
+    feed = cam.start_feed(time.time())
+    # The smallest pipe (one page): the rig's still picture compresses to a few hundred
+    # bytes a frame, and a 64 KB pipe would hide a blocked writer for seconds.
+    fcntl.fcntl(feed.fd, fcntl.F_SETPIPE_SZ, 4096)
+    drain = subprocess.Popen(["cat"], stdin=feed.fd, stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        drain.send_signal(signal.SIGSTOP)
+        hung = time.monotonic()
+        while time.monotonic() - hung < 3.0:  # six times the camera's stall timeout
+            assert cam.feed_alive(), cam.feed_problem()
+            time.sleep(0.1)
+        drain.send_signal(signal.SIGCONT)
+        time.sleep(1.0)
+        assert cam.feed_alive(), cam.feed_problem()
+    finally:
+        drain.kill()
+    process = cam._proc
+    started = time.monotonic()
+    cam.stop_feed()
+    assert time.monotonic() - started < 2.0
+    again = cam.start_feed(time.time())
+    info = probe_feed(again.fd, packets=10)
+    cam.stop_feed()
+    assert cam._proc is process  # no new process: the camera was never at fault
+    assert info["packets"][0]["flags"].startswith("K")
