@@ -48,6 +48,9 @@ MAX_MESSAGE = 1 << 16
 # How far ffmpeg may fall behind reading the feed before packets are dropped (to the next
 # keyframe): the camera's own thread never waits on ffmpeg (see FrameQueue).
 BEHIND_S = 1.0
+# A feed may start on a frame taken this long before its ffmpeg run's time 0 (that
+# frame's time is then a little below 0: ffmpeg's muxers shift both streams alike).
+START_SLACK_US = 500_000
 
 
 class Failure(Exception):
@@ -187,8 +190,11 @@ class SeamOutput:
         self._on_frame()
         pts = self.frame_time_us(timestamp)
         if not self._started:
-            # Start on a keyframe taken at or after time 0 of the ffmpeg run.
-            if not keyframe or pts < self._t0_us:
+            # Start on a keyframe taken about time 0 of the ffmpeg run. A new encoder's
+            # first frame is its only keyframe for a GOP (2 s), and it may have been taken
+            # a few frames before time 0 (buffers queued in the camera): refusing it left
+            # ffmpeg without a picture until the next keyframe, up to 2 s after a restart.
+            if not keyframe or pts < self._t0_us - START_SLACK_US:
                 return
             self._started = True
         queued = self._queue.put((bytes(frame), pts, keyframe), keyframe)
@@ -224,8 +230,12 @@ class SeamOutput:
         import av
 
         # ffmpeg's own pipe: protocol writes straight to the fd: no Python file object
-        # on the path of every packet.
-        self._container = av.open(f"pipe:{self._fd}", "w", format="nut")
+        # on the path of every packet. Each packet is flushed: libav would otherwise
+        # hold 32 KB before writing, seconds of a still, dark or simple picture at a
+        # few hundred bytes a frame, and ffmpeg would start (and restart) that late.
+        self._container = av.open(
+            f"pipe:{self._fd}", "w", format="nut", container_options={"flush_packets": "1"}
+        )
         stream = self._container.add_stream(
             "h264", rate=Fraction(self._fps).limit_denominator(1000)
         )

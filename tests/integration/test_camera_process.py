@@ -13,6 +13,7 @@ import fcntl
 import itertools
 import json
 import os
+import select
 import signal
 import statistics
 import subprocess
@@ -302,3 +303,28 @@ def test_a_reader_that_stops_reading_does_not_stop_the_camera(cam: CameraProcess
     cam.stop_feed()
     assert cam._proc is process  # no new process: the camera was never at fault
     assert info["packets"][0]["flags"].startswith("K")
+
+
+def test_every_feed_starts_at_once(cam: CameraProcess) -> None:
+    """Feed after feed, as ffmpeg is restarted: each starts within a frame or two on the
+    new encoder's first keyframe, even one the camera took just before the run's time 0
+    (refused, the feed waited for the next keyframe: up to 2 s), and each packet leaves
+    as it is made (the rig's still picture is a few hundred bytes a frame, like a dark
+    scene on a Pi: libav's 32 KB buffer would hold seconds of it)."""
+    for attempt in range(4):
+        feed = cam.start_feed(time.time())
+        started = time.monotonic()
+        data = b""
+        while time.monotonic() - started < 1.0:
+            ready, _, _ = select.select([feed.fd], [], [], 0.05)
+            if ready:
+                data += os.read(feed.fd, 1 << 16)
+        cam.stop_feed()
+        r = subprocess.run(
+            ["ffprobe", "-v", "error", "-f", "nut", "-i", "pipe:0", "-show_packets", "-of", "json"],
+            input=data, capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        packets = json.loads(r.stdout or b"{}").get("packets", [])
+        # 30 fps for 1 s, less the encoder's start: 20 leaves room for a slow machine.
+        assert len(packets) >= 20, (attempt, len(packets), len(data))
+        time.sleep(1.5)
