@@ -253,6 +253,7 @@ def _run(cfg: Config, simulate: bool, config_path: str) -> int:
             settings=settings.current,
         )
         conductor = Conductor(parts)
+        settings.on_change(conductor.settings_changed)  # a saved destination clears its error
         network = wifi_setup(conductor, simulate)
         if not simulate:
             parts.open_hotspot = open_hotspot(network, cfg.web.port)

@@ -230,7 +230,6 @@ class Conductor:
     # -- outputs (any thread) ----------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        self._recheck()
         with self._lock:
             st, since, broadcast = self._status, self._since, self._broadcast
             version = self._version
@@ -312,11 +311,19 @@ class Conductor:
         server, key = self._destination()
         return bool(server and key)
 
+    def settings_changed(self, _cfg: Any = None) -> None:
+        """The page saved settings (kit.settings.Settings.on_change, wired by the
+        composition root): an error about the destination that was just replaced clears,
+        before the saving request's answer, so the page it redirects to says so."""
+        self._recheck()
+
     def _recheck(self) -> None:
         """An error about the destination clears once another destination is saved (a
         refused key, an unreachable server, a failed check of the server), so Home never
         shows an error whose cause is fixed. The other errors stay, shown as the last
-        attempt's, until a press, a dismissal or a checklist that passes."""
+        attempt's, until a press, a dismissal or a checklist that passes. Asked when the
+        settings change, and when an attempt ends in such an error (the destination may
+        have been changed while it ran)."""
         with self._lock:
             st, tried, results = self._status, self._tried, self._last_checks
         if st.state not in machine.FIXABLE_STATES or tried is None:
@@ -414,6 +421,8 @@ class Conductor:
                 self._since = self._clock()
             self._version += 1
             self._changed.notify_all()
+        if t.status.state is not before.state and t.status.state in machine.FIXABLE_STATES:
+            self._recheck()
         if t.status.state is not before.state:
             log.info(
                 "%s -> %s (%s)%s",

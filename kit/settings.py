@@ -22,7 +22,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,7 @@ class Settings:
         self._base = base
         self._dir = state_dir
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[Config], None]] = []
         self.warning = ""
         self.warning_said: Message | None = None
         self._overrides: dict[str, dict[str, Any]] = {}
@@ -269,7 +270,14 @@ class Settings:
             self._save(overrides, new_page)
             self._overrides, self._page, self._current = overrides, new_page, cfg
             self._warn(None)
+        for listener in list(self._listeners):
+            listener(cfg)
         return cfg
+
+    def on_change(self, listener: Callable[[Config], None]) -> None:
+        """Call ``listener`` with the new config after each saved update (in the thread
+        that saved it, after the files are written)."""
+        self._listeners.append(listener)
 
     def _save(self, overrides: dict[str, dict[str, Any]], page: dict[str, Any]) -> None:
         text = json.dumps({"config": overrides, "page": page}, ensure_ascii=False, indent=1)

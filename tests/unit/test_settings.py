@@ -120,3 +120,15 @@ def test_the_page_says_the_settings_were_damaged_in_its_language(
         assert kit.settings.warning in english
     finally:
         kit.close()
+
+
+def test_listeners_hear_saved_changes_only(tmp_path: Path) -> None:
+    """The Conductor clears an error about a destination that was replaced from here."""
+    s = Settings(base(tmp_path), tmp_path)
+    heard: list[str] = []
+    s.on_change(lambda cfg: heard.append(cfg.stream.server))
+    s.update({"stream.server": "rtmp://h/live/"})
+    with pytest.raises(SettingsError):
+        s.update({"stream.server": "rtmp://h/live/", "stream.key": "bad|key"})
+    assert heard == ["rtmp://h/live/"]
+    assert (tmp_path / "settings.json").exists()  # written before anyone was told

@@ -57,6 +57,7 @@ class Kit:
                 settings=self.settings.current,
             )
         )
+        self.settings.on_change(self.conductor.settings_changed)  # as kit/app.py wires it
         self.conductor.start()
         self.now = 1000.0
         self.deps = WebDeps(
